@@ -1,0 +1,224 @@
+// The registry of kinds the API serves: where each lives in the URL space and in etcd, its schema,
+// its defaults and its semantic checks. Adding a kind (Service, Deployment, NetworkPolicy ...) is
+// adding an entry here; the server, the store, the CLI and the manifest loader read this table.
+import { type FieldError, S, type Schema, dns1123Label, dns1123Subdomain, labelKey, labelValue, portName, validate } from './schema.ts';
+import type { KubeObject } from './types.ts';
+
+export interface KindInfo {
+  kind: string;
+  /** "" for the core group. */
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+  shortNames: string[];
+  /** Top-level fields besides apiVersion, kind and metadata. */
+  body: Record<string, Schema>;
+  nameRule: (v: string) => string | undefined;
+  defaults?: (obj: KubeObject) => void;
+  check?: (obj: KubeObject) => FieldError[];
+}
+
+const metadata = S.obj({
+  name: S.str(),
+  generateName: S.str(),
+  namespace: S.str(dns1123Label),
+  uid: S.str(),
+  resourceVersion: S.str(),
+  generation: S.int(),
+  creationTimestamp: S.any(),
+  deletionTimestamp: S.any(),
+  deletionGracePeriodSeconds: S.int(0),
+  labels: S.map(labelKey, labelValue),
+  annotations: S.map(),
+  ownerReferences: S.arr(S.obj({ apiVersion: S.str(), kind: S.str(), name: S.str(), uid: S.str(), controller: S.bool(), blockOwnerDeletion: S.bool() })),
+  finalizers: S.arr(S.str()),
+  managedFields: S.any(),
+});
+
+const portNumber = S.int(1, 65535);
+const protocol = S.oneOf('TCP', 'UDP', 'SCTP');
+const intOrPortName = S.intOrStr((v) =>
+  typeof v === 'number' ? (v < 1 || v > 65535 ? `${v} is out of range: must be 1-65535` : undefined) : portName(v),
+);
+
+const probe = S.obj({
+  httpGet: S.obj({ path: S.str(), port: intOrPortName, host: S.str(), scheme: S.oneOf('HTTP', 'HTTPS'), httpHeaders: S.arr(S.obj({ name: S.str(), value: S.str() })) }, ['port']),
+  tcpSocket: S.obj({ port: intOrPortName, host: S.str() }, ['port']),
+  exec: S.obj({ command: S.arr(S.str()) }, ['command']),
+  grpc: S.obj({ port: portNumber, service: S.str() }),
+  initialDelaySeconds: S.int(0),
+  periodSeconds: S.int(1),
+  timeoutSeconds: S.int(1),
+  successThreshold: S.int(1),
+  failureThreshold: S.int(1),
+  terminationGracePeriodSeconds: S.int(0),
+});
+
+const resources = S.obj({ limits: S.map(), requests: S.map(), claims: S.any() });
+
+const container = S.obj(
+  {
+    name: S.str(dns1123Label),
+    image: S.str(),
+    imagePullPolicy: S.oneOf('Always', 'IfNotPresent', 'Never'),
+    command: S.arr(S.str()),
+    args: S.arr(S.str()),
+    workingDir: S.str(),
+    ports: S.arr(S.obj({ name: S.str(portName), containerPort: portNumber, protocol, hostPort: portNumber, hostIP: S.str() }, ['containerPort'])),
+    env: S.arr(S.obj({ name: S.str(), value: S.str(), valueFrom: S.any() }, ['name'])),
+    envFrom: S.any(),
+    resources,
+    readinessProbe: probe,
+    livenessProbe: probe,
+    startupProbe: probe,
+    lifecycle: S.any(),
+    securityContext: S.any(),
+    volumeMounts: S.any(),
+    stdin: S.bool(),
+    tty: S.bool(),
+    terminationMessagePath: S.str(),
+    terminationMessagePolicy: S.str(),
+  },
+  ['name', 'image'],
+);
+
+export const podSpecSchema = S.obj(
+  {
+    containers: S.arr(container),
+    initContainers: S.arr(container),
+    nodeName: S.str(),
+    nodeSelector: S.map(labelKey, labelValue),
+    tolerations: S.arr(S.obj({ key: S.str(), operator: S.oneOf('Exists', 'Equal'), value: S.str(), effect: S.oneOf('NoSchedule', 'PreferNoSchedule', 'NoExecute'), tolerationSeconds: S.int() })),
+    affinity: S.any(),
+    restartPolicy: S.oneOf('Always', 'OnFailure', 'Never'),
+    terminationGracePeriodSeconds: S.int(0),
+    hostname: S.str(dns1123Label),
+    subdomain: S.str(dns1123Label),
+    dnsPolicy: S.oneOf('ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'),
+    dnsConfig: S.any(),
+    hostNetwork: S.bool(),
+    volumes: S.any(),
+    securityContext: S.any(),
+    serviceAccountName: S.str(),
+    automountServiceAccountToken: S.bool(),
+    schedulerName: S.str(),
+    priorityClassName: S.str(),
+    enableServiceLinks: S.bool(),
+    shareProcessNamespace: S.bool(),
+  },
+  ['containers'],
+);
+
+function checkPod(obj: KubeObject): FieldError[] {
+  const errors: FieldError[] = [];
+  const spec = obj.spec ?? {};
+  const containers: any[] = Array.isArray(spec.containers) ? spec.containers : [];
+  if (Array.isArray(spec.containers) && containers.length === 0) errors.push({ path: 'spec.containers', message: 'Required value: a pod needs at least one container' });
+  const seen = new Set<string>();
+  containers.forEach((c, i) => {
+    if (c?.name && seen.has(c.name)) errors.push({ path: `spec.containers[${i}].name`, message: `Duplicate value: ${JSON.stringify(c.name)}` });
+    if (c?.name) seen.add(c.name);
+    const portNames = new Set<string>();
+    (Array.isArray(c?.ports) ? c.ports : []).forEach((p: any, j: number) => {
+      if (p?.name && portNames.has(p.name)) errors.push({ path: `spec.containers[${i}].ports[${j}].name`, message: `Duplicate value: ${JSON.stringify(p.name)}` });
+      if (p?.name) portNames.add(p.name);
+    });
+  });
+  return errors;
+}
+
+function defaultPod(obj: KubeObject): void {
+  const spec = obj.spec;
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  for (const c of spec.containers ?? []) {
+    for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+    c.imagePullPolicy ??= 'IfNotPresent';
+  }
+}
+
+export const KINDS: KindInfo[] = [
+  {
+    kind: 'Namespace',
+    group: '',
+    version: 'v1',
+    plural: 'namespaces',
+    namespaced: false,
+    shortNames: ['ns'],
+    body: { spec: S.obj({ finalizers: S.arr(S.str()) }), status: S.any() },
+    nameRule: dns1123Label,
+  },
+  {
+    kind: 'Node',
+    group: '',
+    version: 'v1',
+    plural: 'nodes',
+    namespaced: false,
+    shortNames: ['no'],
+    body: {
+      spec: S.obj({
+        podCIDR: S.str(),
+        podCIDRs: S.arr(S.str()),
+        unschedulable: S.bool(),
+        taints: S.arr(S.obj({ key: S.str(), value: S.str(), effect: S.oneOf('NoSchedule', 'PreferNoSchedule', 'NoExecute'), timeAdded: S.any() }, ['key', 'effect'])),
+        providerID: S.str(),
+      }),
+      status: S.any(),
+    },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'Pod',
+    group: '',
+    version: 'v1',
+    plural: 'pods',
+    namespaced: true,
+    shortNames: ['po'],
+    body: { spec: podSpecSchema, status: S.any() },
+    nameRule: dns1123Subdomain,
+    defaults: defaultPod,
+    check: checkPod,
+  },
+];
+
+export function apiVersionOf(k: KindInfo): string {
+  return k.group ? `${k.group}/${k.version}` : k.version;
+}
+
+/** Finds a kind by its name, plural, singular or short name, as kubectl accepts them. */
+export function findKind(word: string): KindInfo | undefined {
+  const w = word.toLowerCase();
+  return KINDS.find((k) => k.kind.toLowerCase() === w || k.plural === w || k.shortNames.includes(w));
+}
+
+export function kindByName(kind: string): KindInfo | undefined {
+  return KINDS.find((k) => k.kind === kind);
+}
+
+/** Strict decode of a whole object: apiVersion/kind, metadata, the kind's schema and its checks. */
+export function validateObject(obj: unknown): FieldError[] {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [{ path: '', message: 'a manifest must be a mapping with apiVersion, kind and metadata' }];
+  const o = obj as KubeObject;
+  if (!o.kind) return [{ path: 'kind', message: 'Required value' }];
+  const info = kindByName(o.kind);
+  if (!info) {
+    return [{ path: 'kind', message: `unknown kind ${JSON.stringify(o.kind)}: kubelab serves ${KINDS.map((k) => k.kind).join(', ')}` }];
+  }
+  const errors: FieldError[] = [];
+  if (o.apiVersion !== apiVersionOf(info)) {
+    errors.push({ path: 'apiVersion', message: `${JSON.stringify(o.apiVersion)} does not serve kind ${info.kind}: use "${apiVersionOf(info)}"` });
+  }
+  const schema = S.obj({ apiVersion: S.str(), kind: S.str(), metadata, ...info.body }, ['metadata', ...(info.body.spec && info.kind === 'Pod' ? ['spec'] : [])]);
+  validate(o, schema, '', errors);
+  const name = o.metadata?.name;
+  if (!name && !(o.metadata as any)?.generateName) errors.push({ path: 'metadata.name', message: 'Required value' });
+  else if (name) {
+    const msg = info.nameRule(name);
+    if (msg) errors.push({ path: 'metadata.name', message: msg });
+  }
+  if (!info.namespaced && o.metadata?.namespace) errors.push({ path: 'metadata.namespace', message: `${info.kind} is not namespaced` });
+  if (errors.length === 0 && info.check) errors.push(...info.check(o));
+  return errors;
+}

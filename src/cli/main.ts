@@ -1,0 +1,122 @@
+// kubelab's command line: kubectl-like verbs over the API, plus the lab's own verbs.
+// Each verb lives in src/cli/commands/; from there the path to the kernel is: API object ->
+// node daemon (src/node) -> plan (src/node/podnet.ts, backends) -> runner (src/driver).
+import { Command, Option } from 'commander';
+import { applyCommand, deleteCommand, describeCommand, getCommand } from './commands/objects.ts';
+import { downCommand, statusCommand, upCommand } from './commands/cluster.ts';
+import { execCommand, logsCommand } from './commands/pods.ts';
+import { explainCommand } from './commands/explain.ts';
+import { reportError } from './context.ts';
+
+const program = new Command();
+program
+  .name('kubelab')
+  .description('A Kubernetes networking and container-runtime lab built from Linux primitives')
+  .option('--name <cluster>', 'the cluster to act on (default: lab, or $KUBELAB_NAME)')
+  .option('-v, --verbose', 'print each kernel command as it runs, and stack traces on errors')
+  .showHelpAfterError();
+
+const g = () => program.opts<{ name?: string; verbose?: boolean }>();
+const action =
+  <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+  async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      reportError(e, !!g().verbose);
+    }
+  };
+
+program
+  .command('up')
+  .description('bring a cluster up (nodes, underlay switch, router and external host as network namespaces)')
+  .option('--nodes <n>', 'worker nodes besides the control node', '2')
+  .addOption(new Option('--overlay <backend>', 'how pod traffic crosses nodes').choices(['host-gw', 'vxlan']).default('host-gw'))
+  .addOption(new Option('--proxy-mode <mode>', 'the service proxy').choices(['iptables', 'nftables', 'ipvs']).default('iptables'))
+  .action(action(async (o) => upCommand({ ...g(), ...o })));
+
+program
+  .command('down')
+  .description('remove the cluster: every namespace, link, rule, process and file of it')
+  .option('--all', 'every kubelab cluster on this host')
+  .action(action(async (o) => downCommand({ ...g(), ...o })));
+
+program
+  .command('status')
+  .description('daemons, nodes and pods of the cluster')
+  .option('-o, --output <format>', 'json')
+  .action(action(async (o) => statusCommand({ ...g(), ...o })));
+
+program
+  .command('apply')
+  .description('create or update objects from Kubernetes YAML manifests')
+  .requiredOption('-f, --filename <path...>', 'file, directory or - for stdin')
+  .option('-n, --namespace <ns>', 'namespace for objects that name none')
+  .action(action(async (o) => applyCommand({ ...g(), ...o }, 'apply')));
+
+program
+  .command('create')
+  .description('create objects from manifests; an object that exists is an error')
+  .requiredOption('-f, --filename <path...>', 'file, directory or - for stdin')
+  .option('-n, --namespace <ns>', 'namespace for objects that name none')
+  .action(action(async (o) => applyCommand({ ...g(), ...o }, 'create')));
+
+program
+  .command('get')
+  .description('list objects: pods, nodes, namespaces')
+  .argument('<kind>')
+  .argument('[names...]')
+  .option('-n, --namespace <ns>', 'namespace', undefined)
+  .option('-A, --all-namespaces', 'objects of every namespace')
+  .option('-l, --selector <selector>', 'label selector, e.g. app=web')
+  .option('-o, --output <format>', 'wide, json, yaml or name')
+  .action(action(async (kind, names, o) => getCommand(kind, names, { ...g(), ...o })));
+
+program
+  .command('describe')
+  .description('an object in detail')
+  .argument('<kind>')
+  .argument('<name>')
+  .option('-n, --namespace <ns>', 'namespace')
+  .action(action(async (kind, name, o) => describeCommand(kind, name, { ...g(), ...o })));
+
+program
+  .command('delete')
+  .description('delete objects by KIND NAME... or -f FILE; waits until they are gone')
+  .argument('[kind]')
+  .argument('[names...]')
+  .option('-f, --filename <path...>', 'the manifests whose objects to delete')
+  .option('-n, --namespace <ns>', 'namespace')
+  .option('--grace-period <seconds>', 'seconds a pod gets between SIGTERM and SIGKILL')
+  .option('--now', 'grace period of 1 s')
+  .option('--ignore-not-found', 'a missing object is not an error')
+  .option('--no-wait', 'return without waiting for the objects to be gone')
+  .action(action(async (kind, names, o) => deleteCommand(kind, names, { ...g(), ...o })));
+
+program
+  .command('exec')
+  .description('run a command in a container of a pod: ./kubelab exec POD -- CMD ...')
+  .argument('<pod>')
+  .argument('<command...>')
+  .option('-n, --namespace <ns>', 'namespace')
+  .option('-c, --container <name>', 'container (default: the first)')
+  .action(action(async (pod, cmd, o) => execCommand(pod, cmd, { ...g(), ...o })));
+
+program
+  .command('logs')
+  .description("a container's output")
+  .argument('<pod>')
+  .option('-n, --namespace <ns>', 'namespace')
+  .option('-c, --container <name>', 'container (default: the first)')
+  .option('-f, --follow', 'keep printing as it grows')
+  .option('--tail <lines>', 'only the last lines')
+  .action(action(async (pod, o) => logsCommand(pod, { ...g(), ...o })));
+
+program
+  .command('explain')
+  .description('the kernel objects behind pod/NAME or node/NAME and the commands that made them')
+  .argument('<target>', 'pod/NAME or node/NAME')
+  .option('-n, --namespace <ns>', 'namespace')
+  .action(action(async (target, o) => explainCommand(target, { ...g(), ...o })));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,34 @@
+// Pure scheduling: which node a pod lands on. It honours spec.nodeName (already bound),
+// nodeSelector, node taints against the pod's tolerations, unschedulable nodes, and nodes that
+// have no pod subnet yet; among the nodes that fit it spreads pods, fewest pods first.
+import type { Node, Pod, Taint } from '../api/types.ts';
+
+export type Decision = { node: string } | { unschedulable: string };
+
+function tolerates(pod: Pod, taint: Taint): boolean {
+  return (pod.spec.tolerations ?? []).some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+  });
+}
+
+export function schedule(pod: Pod, nodes: Node[], podsPerNode: Map<string, number>): Decision {
+  const reasons = new Map<string, number>();
+  const reject = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  const fits = nodes.filter((n) => {
+    if (n.spec.unschedulable) return reject('node(s) were unschedulable'), false;
+    if (!n.spec.podCIDR) return reject('node(s) had no pod subnet yet'), false;
+    const selector = pod.spec.nodeSelector ?? {};
+    if (Object.entries(selector).some(([k, v]) => n.metadata.labels?.[k] !== v)) return reject("node(s) didn't match Pod's node affinity/selector"), false;
+    const blocking = (n.spec.taints ?? []).find((t) => t.effect !== 'PreferNoSchedule' && !tolerates(pod, t));
+    if (blocking) return reject(`node(s) had untolerated taint {${blocking.key}: ${blocking.value ?? ''}}`), false;
+    return true;
+  });
+  if (fits.length === 0) {
+    const detail = [...reasons].map(([why, n]) => `${n} ${why}`).join(', ');
+    return { unschedulable: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.` };
+  }
+  fits.sort((a, b) => (podsPerNode.get(a.metadata.name) ?? 0) - (podsPerNode.get(b.metadata.name) ?? 0) || a.metadata.name.localeCompare(b.metadata.name));
+  return { node: fits[0]!.metadata.name };
+}
