@@ -179,16 +179,25 @@ export class ApiServer {
       case 'PATCH': {
         if (!name) throw new HttpError(405, 'MethodNotAllowed', `${method} needs an object name`);
         const body = await readBody(req);
-        const current = await this.store.get(key(name));
-        if (!current) throw notFound(name);
-        let next: KubeObject;
-        if (method === 'PATCH') {
-          next = mergePatch(current, body);
-          next.metadata.resourceVersion = body?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
-        } else next = body;
-        if (sub === 'status') next = { ...current, status: next.status, metadata: { ...current.metadata, resourceVersion: next.metadata?.resourceVersion } };
-        else if (info.kind === 'Pod' || info.kind === 'Node') next = { ...next, status: current.status };
-        return { code: 200, body: await this.update(info, current, next) };
+        // A patch without a resourceVersion applies to whatever is current: on a conflict with a
+        // concurrent writer it is re-applied to the newer object, as the Kubernetes API server does.
+        const retries = method === 'PATCH' && !body?.metadata?.resourceVersion ? 10 : 1;
+        for (let attempt = 1; ; attempt++) {
+          const current = await this.store.get(key(name));
+          if (!current) throw notFound(name);
+          let next: KubeObject;
+          if (method === 'PATCH') {
+            next = mergePatch(current, body);
+            next.metadata.resourceVersion = body?.metadata?.resourceVersion ?? current.metadata.resourceVersion;
+          } else next = body;
+          if (sub === 'status') next = { ...current, status: next.status, metadata: { ...current.metadata, resourceVersion: next.metadata?.resourceVersion } };
+          else if (info.kind === 'Pod' || info.kind === 'Node') next = { ...next, status: current.status };
+          try {
+            return { code: 200, body: await this.update(info, current, next) };
+          } catch (e) {
+            if (!(e instanceof StoreError && e.reason === 'Conflict') || attempt >= retries) throw e;
+          }
+        }
       }
       case 'DELETE': {
         if (!name) throw new HttpError(405, 'MethodNotAllowed', 'DELETE needs an object name');

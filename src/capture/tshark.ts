@@ -16,6 +16,8 @@ export function tsharkArgs(file: string): string[] {
   return [
     '-r', file, '-T', 'json', '--no-duplicate-keys',
     '-d', 'udp.port==8472,vxlan',
+    // Each fragment on its own, as our decoder sees it (the first one still carries its L4 header).
+    '-o', 'ip.defragment:FALSE',
     '-o', 'tcp.relative_sequence_numbers:FALSE',
     // One HTTP message start per segment, as our decoder sees it, instead of reassembled streams.
     '-o', 'tcp.desegment_tcp_streams:FALSE',

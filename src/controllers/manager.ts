@@ -9,6 +9,8 @@ import { schedule } from './scheduler.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const NODE_MASK = 24;
+/** A node's wish for the n-th pod subnet (control 0, node1 1, ...), so addresses read alike in every lab. */
+export const NODE_INDEX_ANNOTATION = 'kubelab.io/node-index';
 
 export class ControllerManager {
   private nodes!: Informer<Node>;
@@ -71,10 +73,16 @@ export class ControllerManager {
     const used = nodes.map((n) => n.spec.podCIDR).filter((c): c is string => !!c);
     for (const node of nodes) {
       if (node.spec.podCIDR) continue;
-      const cidr = allocatePodCIDR(CLUSTER_CIDR, NODE_MASK, used);
+      const index = Number(node.metadata.annotations?.[NODE_INDEX_ANNOTATION] ?? NaN);
+      const cidr = allocatePodCIDR(CLUSTER_CIDR, NODE_MASK, used, Number.isInteger(index) ? index : undefined);
       used.push(cidr);
-      await this.client.patch('Node', node.metadata.name, undefined, { spec: { podCIDR: cidr, podCIDRs: [cidr] } });
-      this.log(`node ${node.metadata.name}: allocated pod subnet ${cidr}`);
+      // Conditional on the version we read: a stale cache must not hand out a second subnet.
+      try {
+        await this.client.patch('Node', node.metadata.name, undefined, { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } });
+        this.log(`node ${node.metadata.name}: allocated pod subnet ${cidr}`);
+      } catch (e) {
+        if (!(e instanceof ApiError && (e.code === 409 || e.code === 404))) throw e;
+      }
     }
   }
 

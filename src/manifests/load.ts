@@ -58,6 +58,25 @@ function lineOf(doc: Document, fieldPath: string, lc: LineCounter, fallback: num
   return line;
 }
 
+function duplicateKeyLine(node: any, lc: LineCounter): number | undefined {
+  if (isMap(node)) {
+    const seen = new Set<string>();
+    for (const pair of node.items as any[]) {
+      const key = String(pair.key?.value ?? pair.key);
+      if (seen.has(key) && pair.key?.range) return lc.linePos(pair.key.range[0]).line;
+      seen.add(key);
+      const inner = duplicateKeyLine(pair.value, lc);
+      if (inner) return inner;
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) {
+      const inner = duplicateKeyLine(item, lc);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
 export function parseManifests(text: string, file: string): LoadedObject[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -67,7 +86,9 @@ export function parseManifests(text: string, file: string): LoadedObject[] {
     const startLine = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
     if (doc.errors.length) {
       for (const err of doc.errors) {
-        const line = err.linePos?.[0]?.line ?? startLine;
+        // yaml reports a duplicate key at its map; point at the repeated key itself.
+        const dup = err.code === 'DUPLICATE_KEY' ? duplicateKeyLine(doc.contents, lc) : undefined;
+        const line = dup ?? err.linePos?.[0]?.line ?? startLine;
         problems.push(`${file}:${line}: invalid YAML: ${err.message.split('\n')[0]}`);
       }
       continue;

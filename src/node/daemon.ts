@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ApiClient, ApiError } from '../api/client.ts';
 import { inform } from '../api/informer.ts';
 import type { Node, Pod } from '../api/types.ts';
+import { NODE_INDEX_ANNOTATION } from '../controllers/manager.ts';
 import { createRunner, parseJson } from '../driver/runner.ts';
 import { hostNetns, paths } from '../naming.ts';
 import { readConfig, readToken } from '../provider/config.ts';
@@ -95,8 +96,9 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     const labels: Record<string, string> = { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' };
     if (me!.role === 'control-plane') labels['node-role.kubernetes.io/control-plane'] = '';
     const taints = me!.role === 'control-plane' ? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' as const }] : [];
+    const index = String(cfg.nodes.findIndex((n) => n.name === nodeName));
     try {
-      await client.create<Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels }, spec: { taints } });
+      await client.create<Node>({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels, annotations: { [NODE_INDEX_ANNOTATION]: index } }, spec: { taints } });
       log(`registered node ${nodeName}`);
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 409)) throw e;

@@ -194,7 +194,7 @@ export function buildModel(input: ProxyInput): ProxyModel {
       // Without topology hints or terminating endpoints, the Cluster set contains every Local one.
       const reachableEndpoints = usesCluster ? clusterEndpoints : localEndpoints;
       const hasEndpoints = ready.length > 0;
-      totalEndpoints += reachableEndpoints.length;
+      totalEndpoints += raw.length; // kube-proxy counts every endpoint it knows, ready or not
       ports.push({
         namespace: svc.namespace,
         name: svc.name,
@@ -231,4 +231,10 @@ export function changedServices(before: Map<string, string>, after: Map<string, 
   for (const [key, fp] of after) if (before.get(key) !== fp) changed.add(key);
   for (const key of before.keys()) if (!after.has(key)) changed.add(key);
   return changed;
+}
+
+/** Whether an IPv4 address lies inside an IPv4 CIDR (both already validated). */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const [base, bits] = ipaddr.parseCIDR(cidr);
+  return ipaddr.IPv4.parse(ip).match(base as ipaddr.IPv4, bits);
 }

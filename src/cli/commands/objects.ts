@@ -55,9 +55,10 @@ async function preflightObjects(client: ApiClient, loaded: { object: KubeObject;
 }
 
 export async function applyCommand(opts: { name?: string; filename: string[]; namespace?: string }, mode: 'apply' | 'create' = 'apply'): Promise<void> {
+  // Manifests are checked before anything else, so a broken file is reported even with no cluster up.
+  const loaded = loadManifests(opts.filename).sort((a, b) => rank(a.object) - rank(b.object));
   const client = connect(clusterName(opts));
   const namespace = opts.namespace ?? 'default';
-  const loaded = loadManifests(opts.filename).sort((a, b) => rank(a.object) - rank(b.object));
   const plans = await preflightObjects(client, loaded, namespace, mode);
   for (const { object, existing } of plans) {
     const info = kindOrThrow(object.kind);

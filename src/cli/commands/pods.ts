@@ -3,6 +3,7 @@
 // container's own environment, as `docker exec` does.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Pod } from '../../api/types.ts';
 import { paths } from '../../naming.ts';
@@ -27,7 +28,7 @@ export async function execCommand(podName: string, argv: string[], opts: { name?
   if (!env.PATH) throw new Error(`container ${cname} of pod ${podName} has ended`);
   const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--', ...argv], { stdio: 'inherit', env });
   const code = await new Promise<number>((resolve) => {
-    child.on('exit', (c, s) => resolve(c ?? 128 + (s === 'SIGKILL' ? 9 : 15)));
+    child.on('exit', (c, s) => resolve(c ?? 128 + (s ? os.constants.signals[s] : 0)));
     child.on('error', () => resolve(127));
   });
   process.exitCode = code;
