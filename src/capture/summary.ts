@@ -71,7 +71,7 @@ function summarizeFrom(layers: Layer[], start: number): string {
       case 'ipv4':
         ip = layer;
         if (next === undefined || next.depth !== layer.depth) {
-          const frag = layer.fragOffset > 0 || layer.mf ? `, frag offset ${layer.fragOffset}${layer.mf ? '+' : ''}` : '';
+          const frag = layer.fragOffset > 0 || layer.mf ? `, frag offset ${layer.fragOffsetBytes}${layer.mf ? '+' : ''}` : '';
           parts.push(`${layer.src} > ${layer.dst}: ip-proto-${layer.protocol}${frag}, length ${layer.totalLength - layer.headerLength}`);
         }
         break;

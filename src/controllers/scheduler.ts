@@ -26,7 +26,7 @@ export function schedule(pod: Pod, nodes: Node[], podsPerNode: Map<string, numbe
     return true;
   });
   if (fits.length === 0) {
-    const detail = [...reasons].sort(([a], [b]) => a.localeCompare(b)).map(([why, n]) => `${n} ${why}`).join(', ');
+    const detail = [...reasons].map(([why, n]) => `${n} ${why}`).sort().join(", "); // kube-scheduler sorts the formatted reasons
     return { unschedulable: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.` };
   }
   fits.sort((a, b) => (podsPerNode.get(a.metadata.name) ?? 0) - (podsPerNode.get(b.metadata.name) ?? 0) || a.metadata.name.localeCompare(b.metadata.name));

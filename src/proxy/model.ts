@@ -122,12 +122,14 @@ function validateService(svc: Service, index: number): void {
   }
 }
 
-function toEndpointModels(key: string, list: Endpoint[], nodeName: string): EndpointModel[] {
+type RawEndpoint = EndpointModel & { ready: boolean };
+
+function toEndpointModels(key: string, list: Endpoint[], nodeName: string): RawEndpoint[] {
   return list.map((ep, i) => {
     const where = `endpoints["${key}"][${i}]`;
     if (!isIPv4(ep.ip)) throw new ProxyInputError(`${where}.ip: ${JSON.stringify(ep.ip)} is not an IPv4 address`);
     checkPort(`${where}.port`, ep.port);
-    return { ip: ep.ip, port: ep.port, local: ep.local ?? ep.nodeName === nodeName, str: endpointString(ep.ip, ep.port), ready: ep.ready } as EndpointModel & { ready: boolean };
+    return { ip: ep.ip, port: ep.port, local: ep.local ?? ep.nodeName === nodeName, str: endpointString(ep.ip, ep.port), ready: ep.ready === true };
   });
 }
 
@@ -176,7 +178,7 @@ export function buildModel(input: ProxyInput): ProxyModel {
 
     for (const p of svc.ports) {
       const nameString = servicePortName(svc.namespace, svc.name, p.name);
-      const raw = toEndpointModels(nameString, input.endpoints[nameString] ?? [], node.name) as (EndpointModel & { ready: boolean })[];
+      const raw = toEndpointModels(nameString, input.endpoints[nameString] ?? [], node.name);
       // kube-proxy's endpoint cache keeps each port's endpoints sorted, so rules do not churn.
       raw.sort((a, b) => (a.str < b.str ? -1 : a.str > b.str ? 1 : 0));
       endpointsSeen[nameString] = raw;

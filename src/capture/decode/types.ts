@@ -78,8 +78,10 @@ export interface Ipv4Layer extends LayerBase {
   flagsValue: number;
   df: boolean;
   mf: boolean;
-  /** Fragment offset in bytes (the 13-bit field times 8). */
+  /** Fragment offset field as on the wire, in units of 8 bytes (RFC 791; tshark's ip.frag_offset). */
   fragOffset: number;
+  /** Fragment offset in bytes (fragOffset * 8), as tcpdump prints it. */
+  fragOffsetBytes: number;
   ttl: number;
   protocol: number;
   checksum: number;

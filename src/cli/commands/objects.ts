@@ -18,10 +18,14 @@ function kindOrThrow(word: string) {
   return info;
 }
 
-/** Without a change to spec, labels or annotations, an apply leaves the object alone. */
-function sameDesired(a: KubeObject, b: KubeObject): boolean {
-  const pick = (o: KubeObject) => JSON.stringify([o.spec ?? null, o.metadata.labels ?? {}, o.metadata.annotations ?? {}]);
-  return pick(a) === pick(b);
+/** kubectl's record of what was last applied: an apply compares the manifest with it, not with the live object. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function lastApplied(o: KubeObject): string {
+  const { metadata, ...rest } = o;
+  const { [LAST_APPLIED]: _drop, ...annotations } = metadata.annotations ?? {};
+  const meta = { ...metadata, annotations: Object.keys(annotations).length ? annotations : undefined };
+  return JSON.stringify({ ...rest, metadata: meta });
 }
 
 /**
@@ -64,13 +68,17 @@ export async function applyCommand(opts: { name?: string; filename: string[]; na
     const info = kindOrThrow(object.kind);
     const ns = info.namespaced ? nsOf(object, namespace) : undefined;
     const obj = { ...object, metadata: { ...object.metadata, ...(ns ? { namespace: ns } : {}) } };
+    const applied = lastApplied(obj);
+    const annotations = { ...obj.metadata.annotations, ...(mode === 'apply' ? { [LAST_APPLIED]: applied } : {}) };
     if (!existing) {
-      await client.create(obj);
+      await client.create({ ...obj, metadata: { ...obj.metadata, annotations } });
       out(`${ref(obj)} created\n`);
-    } else if (sameDesired(existing, obj)) {
+    } else if (existing.metadata.annotations?.[LAST_APPLIED] === applied) {
       out(`${ref(obj)} unchanged\n`);
     } else {
-      await client.update({ ...existing, spec: obj.spec, metadata: { ...existing.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations } });
+      // Fields the manifest sets replace the live ones; fields the server set (nodeName, defaults) stay.
+      const spec = obj.spec === undefined ? existing.spec : { ...existing.spec, ...obj.spec };
+      await client.update({ ...existing, spec, metadata: { ...existing.metadata, labels: obj.metadata.labels, annotations } });
       out(`${ref(obj)} configured\n`);
     }
   }

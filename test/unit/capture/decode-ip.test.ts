@@ -12,7 +12,7 @@ test('ipv4: every header field (RFC 791) of a DF packet with DSCP/ECN', (t) => {
   t.is(error, undefined);
   t.deepEqual(layers[1], {
     layer: 'ipv4', offset: ETH, size: 20, depth: 0, version: 4, ihl: 5, headerLength: 20, tos: (46 << 2) | 1, dscp: 46, ecn: 1,
-    totalLength: 20 + payload.length, id: 0xbeef, flagsValue: 0b010, df: true, mf: false, fragOffset: 0, ttl: 63, protocol: 17,
+    totalLength: 20 + payload.length, id: 0xbeef, flagsValue: 0b010, df: true, mf: false, fragOffset: 0, fragOffsetBytes: 0, ttl: 63, protocol: 17,
     checksum: internetChecksum(Buffer.concat([packet.subarray(0, 10), Buffer.alloc(2), packet.subarray(12, 20)])),
     checksumOk: true, src: '10.244.1.2', dst: '10.244.2.3', truncated: false,
   });
@@ -51,7 +51,7 @@ test('ipv4: first fragment (MF) decodes the transport header; later fragments st
   const later = ipv4({ id: 9, fragOffsetBytes: 1480, protocol: 17, src: '1.1.1.1', dst: '2.2.2.2' }, Buffer.alloc(100));
   const laterLayers = decodeFrame(eth(later), 1);
   t.is(laterLayers.error, undefined);
-  t.like(laterLayers.layers[1], { fragOffset: 1480, mf: false });
+  t.like(laterLayers.layers[1], { fragOffset: 1480 / 8, fragOffsetBytes: 1480, mf: false });
   t.is(laterLayers.layers.length, 2);
 });
 

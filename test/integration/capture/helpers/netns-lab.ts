@@ -10,15 +10,25 @@ import { execa, type ResultPromise } from 'execa';
 export const UNDERLAY = { a: '192.168.56.11', b: '192.168.56.12' };
 export const OVERLAY = { a: '10.244.1.0', b: '10.244.2.0' };
 
+export interface Spawned {
+  proc: ResultPromise;
+}
+
 export interface Lab {
   a: string;
   b: string;
   /** Runs argv inside a namespace and returns stdout; throws with stderr on failure. */
   exec(ns: string, argv: string[], timeoutMs?: number): Promise<string>;
-  /** Starts a long-running process inside a namespace; resolves once `ready` appears in its output. */
-  spawn(ns: string, argv: string[], ready: RegExp, stream?: 'stdout' | 'stderr'): Promise<ResultPromise>;
+  /**
+   * Starts a long-running process inside a namespace; resolves once `ready` appears in its
+   * output (at once when `ready` is null). The process is wrapped in an object because an
+   * execa subprocess is itself a promise, which an async function would wait for.
+   */
+  spawn(ns: string, argv: string[], ready: RegExp | null, stream?: 'stdout' | 'stderr'): Promise<Spawned>;
   /** Sends SIGINT to a process we started and waits (bounded) for it to exit. */
-  interrupt(proc: ResultPromise): Promise<void>;
+  interrupt(spawned: Spawned): Promise<void>;
+  /** Polls a namespace until a TCP port is listening (bounded). */
+  waitForListen(ns: string, port: number): Promise<void>;
   /** Kills every process still running and deletes the namespaces; reports what failed. */
   destroy(): Promise<string[]>;
 }
@@ -59,8 +69,9 @@ export async function createLab(): Promise<Lab> {
     },
     async spawn(ns, argv, ready, stream = 'stdout') {
       // `ip netns exec` execs the command in place, so the PID is the command's own.
-      const proc = execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, buffer: true });
+      const proc: ResultPromise = execa('ip', ['netns', 'exec', ns, ...argv], { reject: false });
       started.push(proc);
+      if (ready === null) return { proc };
       await new Promise<void>((resolve, reject) => {
         let seen = '';
         const onData = (chunk: Buffer): void => {
@@ -68,11 +79,19 @@ export async function createLab(): Promise<Lab> {
           if (ready.test(seen)) resolve();
         };
         proc[stream]?.on('data', onData);
-        void proc.then((r) => reject(new Error(`${argv.join(' ')} exited ${r.exitCode} before ready: ${r.stderr}`)));
+        void proc.then((r) => reject(new Error(`${argv.join(' ')} exited ${r.exitCode} before ready: ${String(r.stderr)}`)));
       });
-      return proc;
+      return { proc };
     },
-    async interrupt(proc) {
+    async waitForListen(ns, port) {
+      for (let i = 0; i < 100; i++) {
+        const r = await execa('ip', ['netns', 'exec', ns, 'busybox', 'netstat', '-ltn'], { reject: false });
+        if (new RegExp(`:${port}\\s`).test(r.stdout)) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`nothing listens on port ${port} in ${ns}`);
+    },
+    async interrupt({ proc }) {
       if (proc.pid === undefined || proc.exitCode !== null) return;
       process.kill(proc.pid, 'SIGINT');
       const timer = setTimeout(() => { if (proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL'); }, 10_000);
