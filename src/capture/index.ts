@@ -13,3 +13,6 @@ export { decodePacket, decodePcap } from './decode/packet.ts';
 export { summarize } from './summary.ts';
 export { findLayer, findLayers } from './decode/find.ts';
 export type * from './decode/types.ts';
+export { compareLayers } from './compare.ts';
+export { mapTsharkJson, mapTsharkPacket, type TsharkLayer, type TsharkPacket } from './tshark-map.ts';
+// tshark.ts (runs tshark) is deliberately not re-exported: import it directly where a command may run.

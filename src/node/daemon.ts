@@ -10,7 +10,8 @@ import { createRunner, parseJson } from '../driver/runner.ts';
 import { hostNetns, paths } from '../naming.ts';
 import { readConfig, readToken } from '../provider/config.ts';
 import { waitFor } from '../util/proc.ts';
-import type { Backend, PeerNode, RouteEntry } from './backends/backend.ts';
+import type { Backend, KernelState, PeerNode } from './backends/backend.ts';
+import { VxlanBackend } from './backends/vxlan.ts';
 import { HostGwBackend } from './backends/hostgw.ts';
 import { gatewayOf, HostLocalIpam } from './ipam.ts';
 import { bridgeCommands } from './podnet.ts';
@@ -26,7 +27,8 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   const runner = createRunner({ transcript: paths.transcript(cluster), component: `node/${nodeName}` });
   const nodeNetns = hostNetns(cluster, nodeName);
   let podCIDR: string | undefined;
-  const backend: Backend = new HostGwBackend(nodeNetns, 'eth0', () => podCIDR);
+  const backend: Backend =
+    cfg.overlay === 'vxlan' ? new VxlanBackend(nodeNetns, 'eth0', me.ip, () => podCIDR, runner) : new HostGwBackend(nodeNetns, 'eth0', () => podCIDR);
 
   if (!(await waitFor(() => client.health(), 60_000, 200))) throw new Error(`API server ${cfg.apiServer.host}:${cfg.apiServer.port} not reachable`);
   await register();
@@ -46,6 +48,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   });
 
   let bridgeDone = false;
+  const readKernelState = (b: Backend) => readKernelStateWith(runner, b);
   let nodesBusy: Promise<void> = Promise.resolve();
   const nodeInformer = inform<Node>(client, 'Node', {}, () => void (nodesBusy = nodesBusy.then(syncNodes).catch((e) => log(`nodes: ${describeError(e)}`))), (e) => log(`node watch: ${e.message}`));
   const podInformer = inform<Pod>(
@@ -74,6 +77,8 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
       const exists = /^\s*cni0:/m.test(readProcNetDev());
       await runner.runAll(bridgeCommands({ nodeNetns, podCIDR, gateway: gatewayOf(podCIDR), mtu: backend.podMTU, cluster }, exists));
       await runner.runAll(backend.setupCommands());
+      // Now that the tunnel endpoint exists, tell the peers how to reach it (flannel's annotations).
+      await client.patch('Node', nodeName, undefined, { metadata: { annotations: await backend.annotations() } });
       bridgeDone = true;
     }
     const peers: PeerNode[] = [...nodeInformer.cache.values()]
@@ -85,10 +90,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
         annotations: n.metadata.annotations ?? {},
       }))
       .filter((p) => p.ip);
-    const routes = parseJson<{ dst: string; gateway?: string; dev?: string }[]>(
-      (await runner.run({ argv: ['ip', '-j', 'route', 'show'], netns: nodeNetns, why: 'read routes', readOnly: true })).stdout,
-    ).map((r): RouteEntry => ({ dst: r.dst, gateway: r.gateway, dev: r.dev }));
-    await runner.runAll(backend.syncCommands(peers, routes));
+    await runner.runAll(backend.syncCommands(peers, await readKernelState(backend)));
     if (podCIDR && !hadCIDR) for (const p of podInformer.cache.values()) void pods.sync(p);
   }
 
@@ -103,7 +105,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 409)) throw e;
     }
-    await client.patch('Node', nodeName, undefined, { metadata: { annotations: { ...(await backend.annotations()), 'kubelab.io/underlay-ip': me!.ip } } });
+    await client.patch('Node', nodeName, undefined, { metadata: { annotations: { 'kubelab.io/underlay-ip': me!.ip } } });
     await heartbeat();
   }
 
@@ -149,6 +151,19 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** Runs the backend's read-only queries and parses them into the state its sync compares against. */
+async function readKernelStateWith(runner: ReturnType<typeof createRunner>, backend: Backend): Promise<KernelState> {
+  const state: KernelState = { routes: [], neighbours: [], fdb: [] };
+  for (const cmd of backend.stateCommands()) {
+    const rows = parseJson<any[]>((await runner.run(cmd)).stdout);
+    const what = cmd.argv.slice(0, 4).join(' ');
+    if (what.includes('route')) state.routes = rows.map((r) => ({ dst: r.dst, gateway: r.gateway, dev: r.dev, flags: r.flags }));
+    else if (what.includes('neigh')) state.neighbours = rows.map((r) => ({ dst: r.dst, lladdr: r.lladdr, dev: r.dev }));
+    else if (what.includes('fdb')) state.fdb = rows.map((r) => ({ mac: r.mac, dst: r.dst, dev: r.ifname ?? r.dev }));
+  }
+  return state;
 }
 
 /** This daemon runs inside the node's namespace: /proc/net/dev lists that namespace's links. */

@@ -32,8 +32,8 @@ export async function kubelab(name: string, args: string[], opts: { reject?: boo
   return execa(KUBELAB, ['--name', name, ...args], { reject: opts.reject ?? true, input: opts.input, all: true });
 }
 
-export async function upCluster(name: string, nodes = 2): Promise<ApiClient> {
-  await kubelab(name, ['up', '--nodes', String(nodes)]);
+export async function upCluster(name: string, nodes = 2, overlay: 'vxlan' | 'host-gw' = 'vxlan'): Promise<ApiClient> {
+  await kubelab(name, ['up', '--nodes', String(nodes), '--overlay', overlay]);
   return apiClient(name);
 }
 

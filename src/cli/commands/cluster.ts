@@ -7,7 +7,6 @@ import { clusterName, out, progress } from '../context.ts';
 export async function upCommand(opts: { name?: string; nodes: string; overlay: string; proxyMode: string; verbose?: boolean }): Promise<void> {
   const overlay = opts.overlay as Overlay;
   if (!['host-gw', 'vxlan'].includes(overlay)) throw new Error(`--overlay must be host-gw or vxlan (got ${opts.overlay})`);
-  if (overlay === 'vxlan') throw new Error('--overlay vxlan is not built yet in this version: use --overlay host-gw');
   const proxyMode = opts.proxyMode as ProxyMode;
   if (!['iptables', 'nftables', 'ipvs'].includes(proxyMode)) throw new Error(`--proxy-mode must be iptables, nftables or ipvs (got ${opts.proxyMode})`);
   const nodes = Number(opts.nodes);

@@ -16,6 +16,26 @@ export interface RouteEntry {
   dst: string;
   gateway?: string;
   dev?: string;
+  flags?: string[];
+}
+
+export interface NeighEntry {
+  dst: string;
+  lladdr?: string;
+  dev: string;
+}
+
+export interface FdbEntry {
+  mac: string;
+  dst?: string;
+  dev: string;
+}
+
+/** What a backend needs to know of the node's kernel to change only what differs. */
+export interface KernelState {
+  routes: RouteEntry[];
+  neighbours: NeighEntry[];
+  fdb: FdbEntry[];
 }
 
 export interface Backend {
@@ -24,8 +44,10 @@ export interface Backend {
   readonly podMTU: number;
   /** Commands that prepare this node once (a VXLAN device, ...); empty for host-gw. */
   setupCommands(): Cmd[];
-  /** Annotations this node publishes on its Node object for its peers. */
+  /** Annotations this node publishes on its Node object for its peers (needs setupCommands done). */
   annotations(): Promise<Record<string, string>>;
+  /** The read-only commands whose output `syncCommands` needs; the daemon runs them. */
+  stateCommands(): Cmd[];
   /** The commands that bring this node's routes (and neighbours, FDB) in line with its peers. */
-  syncCommands(peers: PeerNode[], current: RouteEntry[]): Cmd[];
+  syncCommands(peers: PeerNode[], current: KernelState): Cmd[];
 }

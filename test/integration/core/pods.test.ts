@@ -14,7 +14,7 @@ let ips: Record<string, string> = {};
 
 test.before(async () => {
   if (!isRoot()) return;
-  client = await upCluster(name, 2);
+  client = await upCluster(name, 2, 'host-gw');
   const manifest = [
     podYaml('server1', { node: 'node1' }),
     podYaml('server2', { node: 'node2' }),

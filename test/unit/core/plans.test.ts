@@ -39,11 +39,32 @@ test('host-gw routes every peer subnet via its underlay address and drops routes
   const backend = new HostGwBackend('kl-x-node1', 'eth0', () => '10.244.1.0/24');
   const cmds = backend.syncCommands(
     [{ name: 'node2', ip: '192.168.56.12', podCIDR: '10.244.2.0/24', annotations: {} }],
-    [
-      { dst: '10.244.1.0/24', dev: 'cni0' },
-      { dst: '10.244.3.0/24', gateway: '192.168.56.13', dev: 'eth0' },
-    ],
+    {
+      routes: [
+        { dst: '10.244.1.0/24', dev: 'cni0' },
+        { dst: '10.244.3.0/24', gateway: '192.168.56.13', dev: 'eth0' },
+      ],
+      neighbours: [],
+      fdb: [],
+    },
   );
   t.deepEqual(cmds[0]!.input!.trim().split('\n'), ['route del 10.244.3.0/24', 'route replace 10.244.2.0/24 via 192.168.56.12 dev eth0']);
-  t.deepEqual(backend.syncCommands([{ name: 'node2', ip: '192.168.56.12', podCIDR: '10.244.2.0/24', annotations: {} }], [{ dst: '10.244.2.0/24', gateway: '192.168.56.12', dev: 'eth0' }]), []);
+  t.deepEqual(backend.syncCommands([{ name: 'node2', ip: '192.168.56.12', podCIDR: '10.244.2.0/24', annotations: {} }], { routes: [{ dst: '10.244.2.0/24', gateway: '192.168.56.12', dev: 'eth0' }], neighbours: [], fdb: [] }), []);
+});
+
+test('vxlan programs flannel\'s three entries per peer: route onlink, permanent neighbour, FDB to the underlay IP', async (t) => {
+  const { VxlanBackend, BACKEND_DATA } = await import('../../../src/node/backends/vxlan.ts');
+  const backend = new VxlanBackend('kl-x-node1', 'eth0', '192.168.56.11', () => '10.244.1.0/24', undefined as any);
+  const peer = { name: 'node2', ip: '192.168.56.12', podCIDR: '10.244.2.0/24', annotations: { [BACKEND_DATA]: JSON.stringify({ VNI: 1, VtepMAC: 'AA:BB:CC:00:00:02' }) } };
+  const cmds = backend.syncCommands([peer], { routes: [{ dst: '10.244.9.0/24', gateway: '10.244.9.0', dev: 'flannel.1' }], neighbours: [{ dst: '10.244.9.0', lladdr: 'aa:bb:cc:00:00:09', dev: 'flannel.1' }], fdb: [{ mac: 'aa:bb:cc:00:00:09', dst: '192.168.56.19', dev: 'flannel.1' }] });
+  const text = cmds.map((c) => c.input).join('');
+  t.regex(text, /route replace 10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
+  t.regex(text, /neigh replace 10\.244\.2\.0 lladdr aa:bb:cc:00:00:02 dev flannel\.1 nud permanent/);
+  t.regex(text, /fdb replace aa:bb:cc:00:00:02 dev flannel\.1 dst 192\.168\.56\.12 self permanent/);
+  // The node that left loses all three.
+  t.regex(text, /route del 10\.244\.9\.0\/24/);
+  t.regex(text, /neigh del 10\.244\.9\.0 dev flannel\.1/);
+  t.regex(text, /fdb del aa:bb:cc:00:00:09 dev flannel\.1 dst 192\.168\.56\.19/);
+  // A peer that has not published its VTEP MAC yet gets nothing (no half-programmed path).
+  t.deepEqual(backend.syncCommands([{ ...peer, annotations: {} }], { routes: [], neighbours: [], fdb: [] }), []);
 });
