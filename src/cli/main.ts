@@ -30,8 +30,8 @@ const action =
 program
   .command('up')
   .description('bring a cluster up (nodes, underlay switch, router and external host as network namespaces)')
-  .option('--nodes <n>', 'worker nodes besides the control node', '2')
-  .addOption(new Option('--overlay <backend>', 'how pod traffic crosses nodes').choices(['host-gw', 'vxlan']).default('vxlan'))
+  .option('--nodes <n>', 'worker nodes besides the control node (default 2); on a running cluster, nodes join or leave')
+  .addOption(new Option('--overlay <backend>', 'how pod traffic crosses nodes (default vxlan)').choices(['host-gw', 'vxlan']))
   .addOption(new Option('--proxy-mode <mode>', 'the service proxy').choices(['iptables', 'nftables', 'ipvs']).default('iptables'))
   .action(action(async (o) => upCommand({ ...g(), ...o })));
 

@@ -4,12 +4,13 @@ import type { Overlay, ProxyMode } from '../../provider/config.ts';
 import { table } from '../printers.ts';
 import { clusterName, out, progress } from '../context.ts';
 
-export async function upCommand(opts: { name?: string; nodes: string; overlay: string; proxyMode: string; verbose?: boolean }): Promise<void> {
-  const overlay = opts.overlay as Overlay;
-  if (!['host-gw', 'vxlan'].includes(overlay)) throw new Error(`--overlay must be host-gw or vxlan (got ${opts.overlay})`);
+export async function upCommand(opts: { name?: string; nodes?: string; overlay?: string; proxyMode: string; verbose?: boolean }): Promise<void> {
+  const overlay = opts.overlay as Overlay | undefined;
+  if (overlay && !['host-gw', 'vxlan'].includes(overlay)) throw new Error(`--overlay must be host-gw or vxlan (got ${opts.overlay})`);
   const proxyMode = opts.proxyMode as ProxyMode;
   if (!['iptables', 'nftables', 'ipvs'].includes(proxyMode)) throw new Error(`--proxy-mode must be iptables, nftables or ipvs (got ${opts.proxyMode})`);
-  const nodes = Number(opts.nodes);
+  const nodes = opts.nodes === undefined ? undefined : Number(opts.nodes);
+  if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 1 || nodes > 20)) throw new Error(`--nodes must be a whole number from 1 to 20 (got ${opts.nodes})`);
   const started = Date.now();
   const cfg = await up({ name: clusterName(opts), nodes, overlay, proxyMode, progress: (l) => progress(`✓ ${l}`), echo: opts.verbose });
   progress(`✓ ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ./kubelab get nodes -o wide${cfg.name === 'lab' ? '' : ` --name ${cfg.name}`}`);

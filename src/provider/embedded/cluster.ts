@@ -7,14 +7,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiClient } from '../../api/client.ts';
-import type { Node } from '../../api/types.ts';
+import type { Node, Pod } from '../../api/types.ts';
 import type { Cmd } from '../../driver/command.ts';
 import { createRunner, type Runner } from '../../driver/runner.ts';
 import { clusterDir, hostNetns, isPodNetns, netnsPrefix, OWNER_ENV, paths, stateRoot, validateClusterName } from '../../naming.ts';
 import { alive, findMarked, type ProcRef, startTime, stopProcess, waitFor } from '../../util/proc.ts';
 import { type ClusterConfig, makeConfig, type Overlay, type ProxyMode, readConfig } from '../config.ts';
 import { preflight } from '../preflight.ts';
-import { topologyCommands, topologyNamespaces } from './topology.ts';
+import { joinNodeCommands, topologyCommands, topologyNamespaces } from './topology.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const TSX = path.join(REPO, 'node_modules/tsx/dist/esm/index.mjs');
@@ -22,7 +22,7 @@ const DAEMON = path.join(REPO, 'src/daemons/main.ts');
 
 export interface UpOptions {
   name: string;
-  nodes: number;
+  nodes?: number;
   overlay?: Overlay;
   proxyMode?: ProxyMode;
   progress?: (line: string) => void;
@@ -145,13 +145,14 @@ export async function up(opts: UpOptions): Promise<ClusterConfig> {
   preflight();
   if (existsSync(paths.config(opts.name))) {
     // The cluster exists: bring back whatever died, change nothing else.
-    const cfg = readConfig(opts.name);
-    const workers = cfg.nodes.length - 1;
-    if (opts.nodes !== workers && opts.nodes !== undefined) throw new ClusterError(`cluster ${opts.name} is up with ${workers} worker node(s); run ./kubelab down --name ${opts.name} first to change that`);
+    let cfg = readConfig(opts.name);
+    if (opts.overlay && opts.overlay !== cfg.overlay) throw new ClusterError(`cluster ${opts.name} runs the ${cfg.overlay} overlay; run ./kubelab down --name ${opts.name} first to change it`);
     const missing = topologyNamespaces(cfg).filter((n) => !existsSync(`/run/netns/${n}`));
     if (missing.length) throw new ClusterError(`cluster ${opts.name} is damaged (namespaces ${missing.join(', ')} are gone): run ./kubelab down --name ${opts.name} and up again`);
     const runner = runnerFor(cfg.name, opts.echo);
     await ensureDaemons(cfg, runner, progress);
+    await waitReady(cfg, 60_000);
+    if (opts.nodes !== undefined && opts.nodes !== cfg.nodes.length - 1) cfg = await scale(cfg, opts.nodes, runner, progress);
     await waitReady(cfg, 60_000);
     progress(`cluster ${cfg.name} is up`);
     return cfg;
@@ -159,7 +160,7 @@ export async function up(opts: UpOptions): Promise<ClusterConfig> {
   const leftovers = clusterNetns(opts.name);
   if (leftovers.length) throw new ClusterError(`namespaces of a cluster named ${opts.name} exist without its state (${leftovers.join(', ')}): run ./kubelab down --name ${opts.name} first`);
 
-  const cfg = makeConfig(opts.name, opts.nodes, opts.overlay, opts.proxyMode);
+  const cfg = makeConfig(opts.name, opts.nodes ?? 2, opts.overlay ?? 'vxlan', opts.proxyMode);
   try {
     mkdirSync(clusterDir(cfg.name), { recursive: true, mode: 0o700 });
     writeFileSync(paths.token(cfg.name), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
@@ -177,6 +178,38 @@ export async function up(opts: UpOptions): Promise<ClusterConfig> {
     if (report.errors.length) (e as Error).message += `\n(cleanup after the failure also reported: ${report.errors.join('; ')})`;
     throw e;
   }
+}
+
+/**
+ * Changes the number of worker nodes of a running cluster. A node that joins gets its namespace,
+ * its switch port and its daemon, and registers; one that leaves has its pods removed, its Node
+ * deleted (so every peer drops its routes), its daemon stopped and its namespaces deleted.
+ */
+async function scale(cfg: ClusterConfig, workers: number, runner: Runner, progress: (l: string) => void): Promise<ClusterConfig> {
+  const target = makeConfig(cfg.name, workers, cfg.overlay, cfg.proxyMode);
+  const joining = target.nodes.filter((n) => !cfg.nodes.some((c) => c.name === n.name));
+  const leaving = cfg.nodes.filter((n) => !target.nodes.some((c) => c.name === n.name));
+  const client = apiClient(cfg.name);
+  for (const n of leaving) {
+    const pods = (await client.list<Pod>('Pod', { fieldSelector: `spec.nodeName=${n.name}` })).items;
+    for (const p of pods) await client.delete('Pod', p.metadata.name, p.metadata.namespace).catch(() => {});
+    await waitFor(async () => (await client.list('Pod', { fieldSelector: `spec.nodeName=${n.name}` })).items.length === 0, 60_000, 100);
+    const ref = readPid(cfg.name, `node-${n.name}`);
+    if (ref) await stopProcess(ref, 3000);
+    rmSync(paths.pidFile(cfg.name, `node-${n.name}`), { force: true });
+    await client.delete('Node', n.name).catch(() => {});
+    await runner.run({ argv: ['ip', 'link', 'del', n.name], netns: hostNetns(cfg.name, 'switch'), why: `unplug ${n.name} from the underlay switch`, owner: `node/${n.name}`, okStderr: /Cannot find/ });
+    await runner.run({ argv: ['ip', 'netns', 'delete', hostNetns(cfg.name, n.name)], why: `remove node ${n.name}`, owner: `node/${n.name}`, okStderr: /No such file/ });
+    rmSync(paths.nodeDir(cfg.name, n.name), { recursive: true, force: true });
+    progress(`node ${n.name} left the cluster`);
+  }
+  const next: ClusterConfig = { ...cfg, nodes: [...cfg.nodes.filter((n) => !leaving.includes(n)), ...joining] };
+  writeFileSync(paths.config(cfg.name), JSON.stringify(next, null, 2) + '\n');
+  for (const n of joining) await runner.runAll(joinNodeCommands(next, n));
+  await ensureDaemons(next, runner, progress);
+  await waitReady(next, 60_000);
+  for (const n of joining) progress(`node ${n.name} joined the cluster`);
+  return next;
 }
 
 export interface DownReport {

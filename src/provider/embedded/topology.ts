@@ -4,7 +4,7 @@
 // every command names a kubelab namespace.
 import { type Cmd, ipBatch } from '../../driver/command.ts';
 import { hostNetns, tag } from '../../naming.ts';
-import type { ClusterConfig } from '../config.ts';
+import type { ClusterConfig, NodeSpec } from '../config.ts';
 
 export const INFRA_HOSTS = ['switch', 'router', 'ext'] as const;
 
@@ -41,38 +41,7 @@ export function topologyCommands(cfg: ClusterConfig): Cmd[] {
   swLines.push(['link', 'set', 'router', 'master', 'br0', 'up']);
   cmds.push(ipBatch(sw, swLines, `the underlay switch ${cfg.underlayCIDR}: a bridge with a port per node and the router`, 'cluster/topology'));
 
-  for (const n of cfg.nodes) {
-    cmds.push(
-      ipBatch(
-        ns(n.name),
-        [
-          ['link', 'set', 'lo', 'up'],
-          ['link', 'set', 'eth0', 'alias', tag(cfg.name, `underlay/${n.name}`)],
-          ['addr', 'add', `${n.ip}/${prefix}`, 'dev', 'eth0'],
-          ['link', 'set', 'eth0', 'up'],
-          ['route', 'add', 'default', 'via', cfg.underlayGateway],
-        ],
-        `node ${n.name} on the underlay as ${n.ip}, default route via the router`,
-        `node/${n.name}`,
-      ),
-    );
-    cmds.push(sysctl(ns(n.name), 'net.ipv4.ip_forward=1', 'a node routes for its pods', `node/${n.name}`));
-    cmds.push({
-      argv: ['iptables-restore', '--noflush'],
-      netns: ns(n.name),
-      input: [
-        '*nat',
-        ':KUBELAB-POD-EGRESS - [0:0]',
-        `-A POSTROUTING -m comment --comment "${tag(cfg.name)} pod egress" -j KUBELAB-POD-EGRESS`,
-        `-A KUBELAB-POD-EGRESS -s ${cfg.clusterCIDR} -d ${cfg.clusterCIDR} -j RETURN`,
-        `-A KUBELAB-POD-EGRESS -s ${cfg.clusterCIDR} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully`,
-        'COMMIT',
-        '',
-      ].join('\n'),
-      why: 'pods reach outside the cluster from the node\'s address (flannel\'s ip-masq); pod to pod stays un-NATed',
-      owner: `node/${n.name}`,
-    });
-  }
+  for (const n of cfg.nodes) cmds.push(...nodeHostCommands(cfg, n));
 
   cmds.push(
     ipBatch(
@@ -110,4 +79,60 @@ export function topologyCommands(cfg: ClusterConfig): Cmd[] {
     ),
   );
   return cmds;
+}
+
+/** A node's own namespace: its underlay address, default route, forwarding and pod egress NAT. */
+export function nodeHostCommands(cfg: ClusterConfig, n: NodeSpec): Cmd[] {
+  const ns = (h: string) => hostNetns(cfg.name, h);
+  const prefix = cfg.underlayCIDR.split('/')[1];
+  const cmds: Cmd[] = [];
+  cmds.push(
+    ipBatch(
+      ns(n.name),
+      [
+        ['link', 'set', 'lo', 'up'],
+        ['link', 'set', 'eth0', 'alias', tag(cfg.name, `underlay/${n.name}`)],
+        ['addr', 'add', `${n.ip}/${prefix}`, 'dev', 'eth0'],
+        ['link', 'set', 'eth0', 'up'],
+        ['route', 'add', 'default', 'via', cfg.underlayGateway],
+      ],
+      `node ${n.name} on the underlay as ${n.ip}, default route via the router`,
+      `node/${n.name}`,
+    ),
+  );
+  cmds.push(sysctl(ns(n.name), 'net.ipv4.ip_forward=1', 'a node routes for its pods', `node/${n.name}`));
+  cmds.push({
+    argv: ['iptables-restore', '--noflush'],
+    netns: ns(n.name),
+    input: [
+      '*nat',
+      ':KUBELAB-POD-EGRESS - [0:0]',
+      `-A POSTROUTING -m comment --comment "${tag(cfg.name)} pod egress" -j KUBELAB-POD-EGRESS`,
+      `-A KUBELAB-POD-EGRESS -s ${cfg.clusterCIDR} -d ${cfg.clusterCIDR} -j RETURN`,
+      `-A KUBELAB-POD-EGRESS -s ${cfg.clusterCIDR} ! -d 224.0.0.0/4 -j MASQUERADE --random-fully`,
+      'COMMIT',
+      '',
+    ].join('\n'),
+    why: 'pods reach outside the cluster from the node\'s address (flannel\'s ip-masq); pod to pod stays un-NATed',
+    owner: `node/${n.name}`,
+  });
+  return cmds;
+}
+
+/** A node joining a running cluster: its namespace, its port on the switch, and its own set-up. */
+export function joinNodeCommands(cfg: ClusterConfig, n: NodeSpec): Cmd[] {
+  const node = hostNetns(cfg.name, n.name);
+  return [
+    { argv: ['ip', 'netns', 'add', node], why: `the lab host ${node}`, owner: `node/${n.name}` },
+    ipBatch(
+      hostNetns(cfg.name, 'switch'),
+      [
+        ['link', 'add', n.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', node],
+        ['link', 'set', n.name, 'master', 'br0', 'up'],
+      ],
+      `plug ${n.name} into the underlay switch`,
+      `node/${n.name}`,
+    ),
+    ...nodeHostCommands(cfg, n),
+  ];
 }
