@@ -6,6 +6,7 @@ import { applyCommand, deleteCommand, describeCommand, getCommand } from './comm
 import { downCommand, statusCommand, upCommand } from './commands/cluster.ts';
 import { execCommand, logsCommand } from './commands/pods.ts';
 import { explainCommand } from './commands/explain.ts';
+import { walkCommand } from './commands/walk.ts';
 import { reportError } from './context.ts';
 
 const program = new Command();
@@ -111,6 +112,20 @@ program
   .option('-f, --follow', 'keep printing as it grows')
   .option('--tail <lines>', 'only the last lines')
   .action(action(async (pod, o) => logsCommand(pod, { ...g(), ...o })));
+
+program
+  .command('walk')
+  .description('send one exchange between pods and show every hop, there and back, from captures on every interface')
+  .argument('<from>', 'the source pod (NAME or NS/NAME)')
+  .argument('<to>', 'a pod (NAME or NS/NAME) or a pod IP, with an optional :PORT')
+  .option('-n, --namespace <ns>', 'namespace of pods named without one')
+  .option('--udp', 'a UDP datagram instead of a TCP connection')
+  .option('--icmp', 'an ICMP echo (ping) instead of a TCP connection')
+  .option('--json', 'the report as JSON (schema kubelab.walk/v1)')
+  .option('--pcap-dir <dir>', 'keep the capture of every hop here, for Wireshark')
+  .option('--html <file>', 'write a self-contained page that draws the path')
+  .option('--no-arp', "keep the pods' neighbour caches (the walk then shows no ARP)")
+  .action(action(async (from, to, o) => walkCommand(from, to, { ...g(), ...o })));
 
 program
   .command('explain')
