@@ -132,6 +132,9 @@ export function analyze(points: CapturePoint[], packets: Map<string, DecodedPack
       }
       const hop = hopOf(found, point, direction, ++step);
       hop.changes = describeChanges(prev, hop);
+      if (sameNode && point.iface === 'cni0' && prev && hop.ip.ttl === prev.ip.ttl) {
+        hop.changes = ["seen on cni0 only because tcpdump put the bridge in promiscuous mode: the bridge switched this frame port to port by its FDB; the node's IP stack did not route it (TTL unchanged)"];
+      }
       hops.push(hop);
       prev = hop;
     }

@@ -13,8 +13,8 @@ function diagram(r: WalkReport): string {
   const order = [...new Set([...r.hops.map((h) => h.point), ...r.missed.map((m) => m.point)])];
   points.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const lanes = [...new Set(points.map((p) => p.node))];
-  const boxW = 150;
-  const gap = 24;
+  const boxW = 118;
+  const gap = 18;
   const laneH = 70;
   const width = points.length * (boxW + gap) + gap;
   const height = lanes.length * laneH + 90;
@@ -26,7 +26,7 @@ function diagram(r: WalkReport): string {
   points.forEach((p, i) => {
     parts.push(
       `<g class="point${seen.has(p.id) ? '' : ' missed'}" data-point="${esc(p.id)}"><rect x="${x(i)}" y="${y(p.node)}" width="${boxW}" height="36" rx="6"/>` +
-        `<text x="${x(i) + boxW / 2}" y="${y(p.node) + 22}">${esc(p.iface)}</text></g>`,
+        `<text x="${x(i) + boxW / 2}" y="${y(p.node) + 22}">${esc(p.id.startsWith(`${p.node}.`) ? p.iface : `pod ${p.id}`)}</text></g>`,
     );
   });
   const arrow = (hops: Hop[], cls: string, dy: number) => {
@@ -41,7 +41,7 @@ function diagram(r: WalkReport): string {
   arrow(there, 'there', -6);
   arrow(r.hops.filter((h) => h.direction === 'back'), 'back', 6);
   const marker = (cls: string, color: string) => `<marker id="head-${cls}" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="${color}"/></marker>`;
-  return `<svg id="path" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><defs>${marker('there', '#1f6feb')}${marker('back', '#d9480f')}</defs>${parts.join('')}</svg>`;
+  return `<svg id="path" xmlns="http://www.w3.org/2000/svg" style="max-width:100%;height:auto" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><defs>${marker('there', '#1f6feb')}${marker('back', '#d9480f')}</defs>${parts.join('')}</svg>`;
 }
 
 function hopRow(h: Hop): string {

@@ -62,7 +62,9 @@ function defaultPort(pod: Pod, protocol: 'tcp' | 'udp'): number {
 
 function exchangeArgv(flow: Flow): string[] {
   if (flow.protocol === 'tcp') return ['timeout', '5', 'busybox', 'wget', '-qO-', `http://${flow.dstIP}:${flow.port}/`];
-  if (flow.protocol === 'udp') return ['sh', '-c', `echo hostname | timeout 5 busybox nc -u -w 1 ${flow.dstIP} ${flow.port}`];
+  // Debian's busybox nc has no UDP mode: bash's /dev/udp sends one datagram, and dd reads exactly one
+  // datagram back (a single read of a whole block; bash's own read would take one byte of it).
+  if (flow.protocol === 'udp') return ['bash', '-c', `exec 3<>/dev/udp/${flow.dstIP}/${flow.port}; echo hostname >&3; timeout 3 dd bs=65535 count=1 status=none <&3`];
   return ['busybox', 'ping', '-c', '1', '-W', '2', flow.dstIP];
 }
 

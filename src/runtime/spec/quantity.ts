@@ -81,6 +81,8 @@ export function parseQuantity(input: string | number, path = ''): Quantity {
     unscaled <<= BigInt(BINARY_SUFFIX[suffix]!);
   } else {
     const e = EXPONENT_RE.exec(suffix);
+    if (suffix.startsWith('.')) fail('more than one decimal point');
+    if (/\s/.test(suffix)) fail('spaces are not allowed');
     if (!e) return fail(`unknown suffix ${JSON.stringify(suffix)} (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or e<exponent>)`);
     const exponent = Number(e[1]);
     if (Math.abs(exponent) > MAX_EXPONENT) fail(`exponent out of range (kubelab accepts up to ±${MAX_EXPONENT})`);

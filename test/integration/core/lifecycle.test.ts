@@ -14,7 +14,7 @@ async function hostSnapshot(): Promise<string> {
     execa('ip', ['-d', 'addr']),
     execa('ip', ['route']),
     execa('iptables-save'),
-    execa('nft', ['list', 'ruleset'], { reject: false }),
+    execa('/usr/sbin/nft', ['list', 'ruleset']), // by path: npm's node_modules/.bin has an unrelated "nft"
   ]);
   // iptables-save stamps its output with the time; everything else must be identical.
   return parts.map((p) => String(p.stdout).replace(/^# (Generated|Completed) .*$/gm, '')).join('\n----\n');
