@@ -13,7 +13,7 @@ fi
 PACKAGES=(
   iproute2 iptables nftables tcpdump conntrack ipset procps util-linux kmod
   etcd-server etcd-client busybox-static
-  dnsutils curl tshark
+  dnsutils curl tshark chromium
 )
 
 missing=()

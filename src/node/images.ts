@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../util/repo.ts';
 
 export interface ResolvedImage {
   ref: string;
@@ -19,7 +19,6 @@ export class ImageError extends Error {
   readonly reason = 'ErrImageNeverPull';
 }
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUSYBOX = '/bin/busybox';
 
 /** The repository part of an image reference, without registry, library/ and tag or digest. */
@@ -58,7 +57,7 @@ export function resolveImage(ref: string, imagesDir: string): ResolvedImage {
   if (AGNHOST.has(name)) {
     return {
       ref,
-      entrypoint: [path.join(REPO, 'bin', 'agnhost')],
+      entrypoint: [path.join(repoRoot(), 'bin', 'agnhost')],
       cmd: ['netexec', '--http-port=8080', '--udp-port=8081'],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     };

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { repoRoot } from '../../util/repo.ts';
 import { ApiClient } from '../../api/client.ts';
 import type { Node, Pod } from '../../api/types.ts';
 import type { Cmd } from '../../driver/command.ts';
@@ -16,9 +17,11 @@ import { type ClusterConfig, makeConfig, type Overlay, type ProxyMode, readConfi
 import { preflight } from '../preflight.ts';
 import { joinNodeCommands, topologyCommands, topologyNamespaces } from './topology.ts';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const TSX = path.join(REPO, 'node_modules/tsx/dist/esm/index.mjs');
-const DAEMON = path.join(REPO, 'src/daemons/main.ts');
+/** The daemons run from the bundle in dist/ (built here if the sources changed since the last build). */
+function daemonEntry(): string {
+  execFileSync(process.execPath, [path.join(repoRoot(), 'scripts/build.mjs')], { stdio: 'inherit' });
+  return path.join(repoRoot(), 'dist/daemons.mjs');
+}
 
 export interface UpOptions {
   name: string;
@@ -51,6 +54,7 @@ export function clusterNetns(cluster: string): string[] {
 function daemonSpecs(cfg: ClusterConfig): { component: string; netns: string; argv: string[]; why: string }[] {
   const control = hostNetns(cfg.name, 'control');
   const etcdUrl = 'http://127.0.0.1';
+  const daemon = daemonEntry();
   return [
     {
       component: 'etcd',
@@ -66,13 +70,13 @@ function daemonSpecs(cfg: ClusterConfig): { component: string; netns: string; ar
     {
       component: 'apiserver',
       netns: control,
-      argv: [process.execPath, '--import', TSX, DAEMON, 'apiserver', '--cluster', cfg.name],
+      argv: [process.execPath, '--enable-source-maps', daemon, 'apiserver', '--cluster', cfg.name],
       why: 'the API server and the controllers',
     },
     ...cfg.nodes.map((n) => ({
       component: `node-${n.name}`,
       netns: hostNetns(cfg.name, n.name),
-      argv: [process.execPath, '--import', TSX, DAEMON, 'node', '--cluster', cfg.name, '--node', n.name],
+      argv: [process.execPath, '--enable-source-maps', daemon, 'node', '--cluster', cfg.name, '--node', n.name],
       why: `the node daemon of ${n.name} (kubelet, CNI and flanneld's jobs)`,
     })),
   ];

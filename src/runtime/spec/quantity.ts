@@ -56,7 +56,8 @@ const abs = (n: bigint): bigint => (n < 0n ? -n : n);
  */
 export function parseQuantity(input: string | number, path = ''): Quantity {
   const fail = (why?: string): never => {
-    throw new QuantityError({ path, message: `invalid quantity ${JSON.stringify(input)}${why ? `: ${why}` : ''}` });
+    const shown = typeof input === 'string' ? JSON.stringify(input) : String(input);
+    throw new QuantityError({ path, message: `invalid quantity ${shown}${why ? `: ${why}` : ''}` });
   };
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) fail('not a finite number');
