@@ -110,6 +110,93 @@ export const podSpecSchema = S.obj(
   ['containers'],
 );
 
+const labelSelector = S.obj({
+  matchLabels: S.map(labelKey, labelValue),
+  matchExpressions: S.arr(S.obj({ key: S.str(), operator: S.oneOf('In', 'NotIn', 'Exists', 'DoesNotExist'), values: S.arr(S.str()) }, ['key', 'operator'])),
+});
+
+const templateMetadata = S.obj({ name: S.str(), namespace: S.str(), labels: S.map(labelKey, labelValue), annotations: S.map(), generateName: S.str(), creationTimestamp: S.any() });
+const podTemplate = S.obj({ metadata: templateMetadata, spec: podSpecSchema }, ['spec']);
+const intOrPercent = S.intOrStr((v) => (typeof v === 'string' && !/^\d+%$/.test(v) ? `${JSON.stringify(v)} must be an integer or a percentage like "25%"` : typeof v === 'number' && v < 0 ? 'must not be negative' : undefined));
+
+export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
+
+const serviceSpec = S.obj({
+  type: S.oneOf(...SERVICE_TYPES),
+  selector: S.map(labelKey, labelValue),
+  ports: S.arr(
+    S.obj(
+      {
+        name: S.str(dns1123Label),
+        protocol,
+        port: portNumber,
+        targetPort: intOrPortName,
+        nodePort: S.int(30000, 32767),
+        appProtocol: S.str(),
+      },
+      ['port'],
+    ),
+  ),
+  clusterIP: S.str(),
+  clusterIPs: S.arr(S.str()),
+  externalName: S.str(),
+  externalIPs: S.arr(S.str()),
+  sessionAffinity: S.oneOf('None', 'ClientIP'),
+  sessionAffinityConfig: S.obj({ clientIP: S.obj({ timeoutSeconds: S.int(1, 86400) }) }),
+  externalTrafficPolicy: S.oneOf('Cluster', 'Local'),
+  internalTrafficPolicy: S.oneOf('Cluster', 'Local'),
+  loadBalancerIP: S.str(),
+  loadBalancerSourceRanges: S.arr(S.str()),
+  loadBalancerClass: S.str(),
+  allocateLoadBalancerNodePorts: S.bool(),
+  healthCheckNodePort: S.int(),
+  publishNotReadyAddresses: S.bool(),
+  ipFamilies: S.arr(S.oneOf('IPv4', 'IPv6')),
+  ipFamilyPolicy: S.oneOf('SingleStack', 'PreferDualStack', 'RequireDualStack'),
+});
+
+function checkService(obj: KubeObject): FieldError[] {
+  const errors: FieldError[] = [];
+  const spec = obj.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  const ports: any[] = spec.ports ?? [];
+  if (type === 'ExternalName') {
+    if (!spec.externalName) errors.push({ path: 'spec.externalName', message: 'Required value: an ExternalName service needs externalName' });
+    else if (dns1123Subdomain(spec.externalName.replace(/\.$/, ''))) errors.push({ path: 'spec.externalName', message: `${JSON.stringify(spec.externalName)} must be a DNS name` });
+  } else if (ports.length === 0 && spec.clusterIP !== 'None') errors.push({ path: 'spec.ports', message: 'Required value' });
+  const names = new Set<string>();
+  const keys = new Set<string>();
+  ports.forEach((p, i) => {
+    if (ports.length > 1 && !p.name) errors.push({ path: `spec.ports[${i}].name`, message: 'Required value: a service with more than one port must name each' });
+    if (p.name && names.has(p.name)) errors.push({ path: `spec.ports[${i}].name`, message: `Duplicate value: ${JSON.stringify(p.name)}` });
+    if (p.name) names.add(p.name);
+    const key = `${p.port}/${p.protocol ?? 'TCP'}`;
+    if (keys.has(key)) errors.push({ path: `spec.ports[${i}]`, message: `Duplicate value: port ${key}` });
+    keys.add(key);
+    if (p.nodePort !== undefined && !['NodePort', 'LoadBalancer'].includes(type)) errors.push({ path: `spec.ports[${i}].nodePort`, message: `may not be used when type is '${type}'` });
+  });
+  if (spec.sessionAffinityConfig && spec.sessionAffinity !== 'ClientIP') errors.push({ path: 'spec.sessionAffinityConfig', message: "must not be set when sessionAffinity is 'None'" });
+  if (spec.externalTrafficPolicy && !['NodePort', 'LoadBalancer'].includes(type)) errors.push({ path: 'spec.externalTrafficPolicy', message: 'may only be set for NodePort and LoadBalancer services' });
+  if (type === 'ExternalName' && spec.clusterIP && spec.clusterIP !== 'None') errors.push({ path: 'spec.clusterIP', message: 'must be empty for ExternalName services' });
+  return errors;
+}
+
+function defaultService(obj: KubeObject): void {
+  const spec = (obj.spec ??= {});
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  if (spec.type !== 'ExternalName') spec.internalTrafficPolicy ??= 'Cluster';
+  if (['NodePort', 'LoadBalancer'].includes(spec.type)) spec.externalTrafficPolicy ??= 'Cluster';
+  if (spec.sessionAffinity === 'ClientIP') spec.sessionAffinityConfig ??= { clientIP: { timeoutSeconds: 10800 } };
+  for (const p of spec.ports ?? []) {
+    p.protocol ??= 'TCP';
+    p.targetPort ??= p.port;
+  }
+}
+
+const endpointAddress = S.obj({ ip: S.str(), hostname: S.str(), nodeName: S.str(), targetRef: S.any() }, ['ip']);
+const endpointPort = S.obj({ name: S.str(), port: portNumber, protocol, appProtocol: S.str() }, ['port']);
+
 function checkPod(obj: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
   const spec = obj.spec ?? {};
@@ -139,7 +226,125 @@ function defaultPod(obj: KubeObject): void {
   }
 }
 
+const workloadStatus = S.any();
+
 export const KINDS: KindInfo[] = [
+  {
+    kind: 'Service',
+    group: '',
+    version: 'v1',
+    plural: 'services',
+    namespaced: true,
+    shortNames: ['svc'],
+    body: { spec: serviceSpec, status: S.any() },
+    nameRule: dns1123Label,
+    defaults: defaultService,
+    check: checkService,
+  },
+  {
+    kind: 'Endpoints',
+    group: '',
+    version: 'v1',
+    plural: 'endpoints',
+    namespaced: true,
+    shortNames: ['ep'],
+    body: { subsets: S.arr(S.obj({ addresses: S.arr(endpointAddress), notReadyAddresses: S.arr(endpointAddress), ports: S.arr(endpointPort) })) },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'EndpointSlice',
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    plural: 'endpointslices',
+    namespaced: true,
+    shortNames: [],
+    body: {
+      addressType: S.oneOf('IPv4', 'IPv6', 'FQDN'),
+      endpoints: S.arr(
+        S.obj(
+          {
+            addresses: S.arr(S.str()),
+            conditions: S.obj({ ready: S.bool(), serving: S.bool(), terminating: S.bool() }),
+            nodeName: S.str(),
+            hostname: S.str(),
+            targetRef: S.any(),
+            zone: S.str(),
+            hints: S.any(),
+          },
+          ['addresses'],
+        ),
+      ),
+      ports: S.arr(S.obj({ name: S.str(), port: S.int(0, 65535), protocol, appProtocol: S.str() })),
+    },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'Deployment',
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    namespaced: true,
+    shortNames: ['deploy'],
+    body: {
+      spec: S.obj(
+        {
+          replicas: S.int(0),
+          selector: labelSelector,
+          template: podTemplate,
+          strategy: S.obj({ type: S.oneOf('RollingUpdate', 'Recreate'), rollingUpdate: S.obj({ maxSurge: intOrPercent, maxUnavailable: intOrPercent }) }),
+          minReadySeconds: S.int(0),
+          revisionHistoryLimit: S.int(0),
+          progressDeadlineSeconds: S.int(1),
+          paused: S.bool(),
+        },
+        ['selector', 'template'],
+      ),
+      status: workloadStatus,
+    },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'ReplicaSet',
+    group: 'apps',
+    version: 'v1',
+    plural: 'replicasets',
+    namespaced: true,
+    shortNames: ['rs'],
+    body: { spec: S.obj({ replicas: S.int(0), selector: labelSelector, template: podTemplate, minReadySeconds: S.int(0) }, ['selector']), status: workloadStatus },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'DaemonSet',
+    group: 'apps',
+    version: 'v1',
+    plural: 'daemonsets',
+    namespaced: true,
+    shortNames: ['ds'],
+    body: {
+      spec: S.obj(
+        {
+          selector: labelSelector,
+          template: podTemplate,
+          updateStrategy: S.obj({ type: S.oneOf('RollingUpdate', 'OnDelete'), rollingUpdate: S.obj({ maxUnavailable: intOrPercent, maxSurge: intOrPercent }) }),
+          minReadySeconds: S.int(0),
+          revisionHistoryLimit: S.int(0),
+        },
+        ['selector', 'template'],
+      ),
+      status: workloadStatus,
+    },
+    nameRule: dns1123Subdomain,
+  },
+  {
+    kind: 'NetworkPolicy',
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'networkpolicies',
+    namespaced: true,
+    shortNames: ['netpol'],
+    body: { spec: S.any() },
+    nameRule: dns1123Subdomain,
+  },
   {
     kind: 'Namespace',
     group: '',
@@ -183,6 +388,8 @@ export const KINDS: KindInfo[] = [
   },
 ];
 
+const SPEC_REQUIRED = new Set(['Pod', 'Deployment', 'ReplicaSet', 'DaemonSet', 'NetworkPolicy']);
+
 export function apiVersionOf(k: KindInfo): string {
   return k.group ? `${k.group}/${k.version}` : k.version;
 }
@@ -210,7 +417,7 @@ export function validateObject(obj: unknown): FieldError[] {
   if (o.apiVersion !== apiVersionOf(info)) {
     errors.push({ path: 'apiVersion', message: `${JSON.stringify(o.apiVersion)} does not serve kind ${info.kind}: use "${apiVersionOf(info)}"` });
   }
-  const schema = S.obj({ apiVersion: S.str(), kind: S.str(), metadata, ...info.body }, ['metadata', ...(info.body.spec && info.kind === 'Pod' ? ['spec'] : [])]);
+  const schema = S.obj({ apiVersion: S.str(), kind: S.str(), metadata, ...info.body }, ['metadata', ...(SPEC_REQUIRED.has(info.kind) ? ['spec'] : [])]);
   validate(o, schema, '', errors);
   const name = o.metadata?.name;
   if (!name && !(o.metadata as any)?.generateName) errors.push({ path: 'metadata.name', message: 'Required value' });
