@@ -4,7 +4,8 @@
 // It refuses any request without the cluster's bearer token, on the unix socket and on TCP alike.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { apiVersionOf, findKind, type KindInfo, KINDS, validateObject } from './kinds.ts';
+import { allocateClusterIP, allocateNodePort } from './allocators.ts';
+import { apiVersionOf, findKind, type KindInfo, kindByName, KINDS, validateObject } from './kinds.ts';
 import { objectMatches, parseSelector, SelectorError } from './selectors.ts';
 import { Store, StoreError } from './store.ts';
 import type { KubeObject, StatusBody } from './types.ts';
@@ -243,8 +244,61 @@ export class ApiServer {
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     obj.metadata.generation = 1;
-    if (dryRun) return obj;
+    if (dryRun) {
+      if (info.kind === 'Service') await this.serialized(() => this.allocateService(obj, undefined));
+      return obj;
+    }
+    if (info.kind === 'Service') return this.serialized(async () => {
+      await this.allocateService(obj, undefined);
+      return this.store.create(storeKey(info, obj.metadata.namespace, obj.metadata.name), obj);
+    });
     return this.store.create(storeKey(info, obj.metadata.namespace, obj.metadata.name), obj);
+  }
+
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Allocation reads all services and writes one: one at a time, so two creates never take the same IP. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Gives a Service its ClusterIP and NodePorts (keeping those it has on an update), refusing a
+   * requested address or port that is out of range or taken, with the field that asked for it.
+   */
+  private async allocateService(obj: KubeObject, current: KubeObject | undefined): Promise<void> {
+    const spec = obj.spec;
+    const others = (await this.store.list('/registry/services/')).items.filter((s) => s.metadata.uid !== (current?.metadata.uid ?? obj.metadata.uid) || !obj.metadata.uid);
+    const sameObject = (s: KubeObject) => s.metadata.namespace === obj.metadata.namespace && s.metadata.name === obj.metadata.name;
+    const rest = others.filter((s) => !sameObject(s));
+    const errors: { path: string; message: string }[] = [];
+    if (spec.type === 'ExternalName') {
+      delete spec.clusterIP;
+    } else if (spec.clusterIP !== 'None') {
+      const keep = current?.spec?.clusterIP;
+      if (keep && spec.clusterIP && spec.clusterIP !== keep) errors.push({ path: 'spec.clusterIP', message: 'field is immutable' });
+      const used = new Set(rest.map((s) => s.spec?.clusterIP).filter(Boolean));
+      const r = allocateClusterIP(used, spec.clusterIP ?? keep);
+      if ('error' in r) errors.push(r.error);
+      else {
+        spec.clusterIP = r.ip;
+        spec.clusterIPs = [r.ip];
+      }
+    } else spec.clusterIPs = ['None'];
+    if (['NodePort', 'LoadBalancer'].includes(spec.type)) {
+      const used = new Set<number>(rest.flatMap((s) => (s.spec?.ports ?? []).map((p: any) => p.nodePort).filter(Boolean)));
+      (spec.ports ?? []).forEach((p: any, i: number) => {
+        const before = current?.spec?.ports?.find((c: any) => c.port === p.port && c.protocol === p.protocol)?.nodePort;
+        const r = allocateNodePort(used, p.nodePort ?? before, `spec.ports[${i}].nodePort`);
+        if ('error' in r) errors.push(r.error);
+        else {
+          p.nodePort = r.port;
+          used.add(r.port);
+        }
+      });
+    } else for (const p of spec.ports ?? []) delete p.nodePort;
+    if (errors.length) throw this.invalid(kindByName('Service')!, obj.metadata.name, errors);
   }
 
   async update(info: KindInfo, current: KubeObject, next: KubeObject): Promise<KubeObject> {
@@ -256,6 +310,10 @@ export class ApiServer {
     next.metadata.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
     const errors = validateObject(next);
     if (errors.length) throw this.invalid(info, next.metadata.name, errors);
+    if (info.kind === 'Service' && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) {
+      info.defaults?.(next);
+      await this.serialized(() => this.allocateService(next, current));
+    }
     if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     return this.store.update(storeKey(info, current.metadata.namespace, current.metadata.name), next);
   }

@@ -1,13 +1,24 @@
 // The controllers of the control plane, each a small level-triggered loop over the API's informers:
-// node pod-subnet allocation, the scheduler, and namespace termination. They talk to the API exactly
+// node pod-subnet allocation, the scheduler, endpoints, the cloud load balancer, namespace termination. They talk to the API exactly
 // as the node daemons and the CLI do, over HTTP.
 import { ApiError, type ApiClient } from '../api/client.ts';
 import { inform, type Informer } from '../api/informer.ts';
-import type { Namespace, Node, Pod } from '../api/types.ts';
+import type { KubeObject, Namespace, Node, Pod } from '../api/types.ts';
+import { allocateLoadBalancerIP } from '../api/allocators.ts';
+import type { Runner } from '../driver/runner.ts';
+import { parseJson } from '../driver/runner.ts';
+import { lbTargets, routerCommands } from './cloud.ts';
+import { computeEndpoints, computeSlices } from './endpoints.ts';
 import { allocatePodCIDR } from './podcidr.ts';
 import { schedule } from './scheduler.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
+
+/** Another writer got there first, or the object is gone: the next pass sees the new state. */
+function ignoreConflict(e: unknown): void {
+  if (e instanceof ApiError && (e.code === 409 || e.code === 404)) return;
+  throw e;
+}
 export const NODE_MASK = 24;
 /** A node's wish for the n-th pod subnet (control 0, node1 1, ...), so addresses read alike in every lab. */
 export const NODE_INDEX_ANNOTATION = 'kubelab.io/node-index';
@@ -16,6 +27,10 @@ export class ControllerManager {
   private nodes!: Informer<Node>;
   private pods!: Informer<Pod>;
   private namespaces!: Informer<Namespace>;
+  private services!: Informer<KubeObject>;
+  private endpoints!: Informer<KubeObject>;
+  private slices!: Informer<KubeObject>;
+  private lastRouter = '';
   private pending = false;
   private running = false;
   private timer?: NodeJS.Timeout;
@@ -23,6 +38,8 @@ export class ControllerManager {
   constructor(
     private readonly client: ApiClient,
     private readonly log: (line: string) => void,
+    /** Where the cloud load balancer lives (the router namespace); none in unit tests. */
+    private readonly cloud?: { cluster: string; routerNetns: string; underlayCIDR: string; runner: Runner },
   ) {}
 
   async start(): Promise<void> {
@@ -31,7 +48,10 @@ export class ControllerManager {
     this.nodes = inform<Node>(this.client, 'Node', {}, kick, err);
     this.pods = inform<Pod>(this.client, 'Pod', {}, kick, err);
     this.namespaces = inform<Namespace>(this.client, 'Namespace', {}, kick, err);
-    await Promise.all([this.nodes.synced, this.pods.synced, this.namespaces.synced]);
+    this.services = inform<KubeObject>(this.client, 'Service', {}, kick, err);
+    this.endpoints = inform<KubeObject>(this.client, 'Endpoints', {}, kick, err);
+    this.slices = inform<KubeObject>(this.client, 'EndpointSlice', {}, kick, err);
+    await Promise.all([this.nodes.synced, this.pods.synced, this.namespaces.synced, this.services.synced, this.endpoints.synced, this.slices.synced]);
     // A periodic resync catches anything a failed write left behind.
     this.timer = setInterval(kick, 5000);
     this.kick();
@@ -42,6 +62,9 @@ export class ControllerManager {
     this.nodes?.stop();
     this.pods?.stop();
     this.namespaces?.stop();
+    this.services?.stop();
+    this.endpoints?.stop();
+    this.slices?.stop();
   }
 
   /** Coalesces bursts of events into one reconcile pass at a time. */
@@ -65,7 +88,80 @@ export class ControllerManager {
   private async reconcile(): Promise<void> {
     await this.allocateSubnets();
     await this.schedulePods();
+    await this.reconcileEndpoints();
+    await this.loadBalancers();
     await this.terminateNamespaces();
+  }
+
+  /** Endpoints and EndpointSlices of every service with a selector, rewritten only when they change. */
+  private async reconcileEndpoints(): Promise<void> {
+    const pods = [...this.pods.cache.values()];
+    const live = new Set<string>();
+    for (const svc of this.services.cache.values()) {
+      const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+      live.add(key);
+      if (!svc.spec?.selector || Object.keys(svc.spec.selector).length === 0) continue; // managed by hand
+      const ns = svc.metadata.namespace!;
+      const owner = [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid!, controller: true }];
+      const body = computeEndpoints(svc, pods);
+      const current = this.endpoints.cache.get(key);
+      if (!current) {
+        await this.client.create({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata.name, namespace: ns, labels: { 'service.kubernetes.io/headless': svc.spec.clusterIP === 'None' ? 'true' : undefined } as any, ownerReferences: owner }, subsets: body.subsets }).catch(ignoreConflict);
+      } else if (JSON.stringify(current.subsets ?? []) !== JSON.stringify(body.subsets)) {
+        await this.client.update({ ...current, subsets: body.subsets }).catch(ignoreConflict);
+      }
+      const slices = computeSlices(svc, pods);
+      const existing = [...this.slices.cache.values()].filter((x) => x.metadata.namespace === ns && x.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name);
+      for (const [i, slice] of (slices.length ? slices : [{ addressType: 'IPv4' as const, endpoints: [], ports: [] }]).entries()) {
+        const name = `${svc.metadata.name}-${i}`;
+        const have = existing.find((x) => x.metadata.name === name);
+        const labels = { 'kubernetes.io/service-name': svc.metadata.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' };
+        if (!have) await this.client.create({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, namespace: ns, labels, ownerReferences: owner }, ...slice }).catch(ignoreConflict);
+        else if (JSON.stringify([have.endpoints ?? [], have.ports ?? []]) !== JSON.stringify([slice.endpoints, slice.ports])) await this.client.update({ ...have, ...slice }).catch(ignoreConflict);
+      }
+      for (const extra of existing.filter((x) => Number(x.metadata.name.slice(svc.metadata.name.length + 1)) >= Math.max(slices.length, 1))) {
+        await this.client.delete('EndpointSlice', extra.metadata.name, ns).catch(ignoreConflict);
+      }
+    }
+    // Endpoints of deleted services go with them (garbage collection by owner).
+    for (const [key, ep] of this.endpoints.cache) {
+      if (!live.has(key) && ep.metadata.ownerReferences?.some((o) => o.kind === 'Service')) await this.client.delete('Endpoints', ep.metadata.name, ep.metadata.namespace).catch(ignoreConflict);
+    }
+    for (const sl of this.slices.cache.values()) {
+      const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+      if (svc && !live.has(`${sl.metadata.namespace}/${svc}`)) await this.client.delete('EndpointSlice', sl.metadata.name, sl.metadata.namespace).catch(ignoreConflict);
+    }
+  }
+
+  /** LoadBalancer services get an external address, and the router is programmed to match. */
+  private async loadBalancers(): Promise<void> {
+    const services = [...this.services.cache.values()];
+    const used = new Set<string>(services.flatMap((s) => (s.status?.loadBalancer?.ingress ?? []).map((i: any) => i.ip)));
+    for (const s of services) {
+      const has = s.status?.loadBalancer?.ingress?.length;
+      if (s.spec?.type === 'LoadBalancer' && !has) {
+        const ip = s.spec.loadBalancerIP && !used.has(s.spec.loadBalancerIP) ? s.spec.loadBalancerIP : allocateLoadBalancerIP(used);
+        if (!ip) continue;
+        used.add(ip);
+        await this.client.patch('Service', s.metadata.name, s.metadata.namespace, { status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, 'status').catch(ignoreConflict);
+        this.log(`service ${s.metadata.namespace}/${s.metadata.name}: load balancer address ${ip}`);
+      } else if (s.spec?.type !== 'LoadBalancer' && has) {
+        await this.client.patch('Service', s.metadata.name, s.metadata.namespace, { status: { loadBalancer: {} } }, 'status').catch(ignoreConflict);
+      }
+    }
+    if (!this.cloud) return;
+    const targets = lbTargets(services, [...this.endpoints.cache.values()], [...this.nodes.cache.values()]);
+    const key = JSON.stringify(targets);
+    if (key === this.lastRouter) return;
+    const { runner, routerNetns, cluster, underlayCIDR } = this.cloud;
+    const addrs = parseJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(
+      (await runner.run({ argv: ['ip', '-j', 'addr', 'show', 'dev', 'eth1'], netns: routerNetns, why: 'read the router addresses', readOnly: true })).stdout,
+    )
+      .flatMap((l) => l.addr_info)
+      .filter((a) => a.prefixlen === 32)
+      .map((a) => a.local);
+    await runner.runAll(routerCommands(cluster, routerNetns, underlayCIDR, targets, addrs));
+    this.lastRouter = key;
   }
 
   private async allocateSubnets(): Promise<void> {

@@ -4,9 +4,19 @@ import { existsSync, rmSync } from 'node:fs';
 import { ApiClient, ApiError } from '../api/client.ts';
 import { ApiServer } from '../api/server.ts';
 import { ControllerManager } from '../controllers/manager.ts';
-import { paths } from '../naming.ts';
+import { hostNetns, paths } from '../naming.ts';
+import type { KubeObject } from '../api/types.ts';
+import { createRunner } from '../driver/runner.ts';
 import { readConfig, readToken } from '../provider/config.ts';
 import { waitFor } from '../util/proc.ts';
+
+async function ensureObject(client: ApiClient, obj: KubeObject): Promise<void> {
+  try {
+    await client.create(obj);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.code === 409)) throw e;
+  }
+}
 
 export async function runApiServer(cluster: string): Promise<void> {
   const cfg = readConfig(cluster);
@@ -37,7 +47,11 @@ export async function runApiServer(cluster: string): Promise<void> {
       if (!(e instanceof ApiError && e.code === 409)) throw e;
     }
   }
-  const controllers = new ControllerManager(client, log);
+  // The kubernetes service: 10.96.0.1:443 in front of the API server, with hand-managed endpoints.
+  await ensureObject(client, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.apiServer.port }] } });
+  await ensureObject(client, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip: cfg.apiServer.host }], ports: [{ name: 'https', port: cfg.apiServer.port, protocol: 'TCP' }] }] });
+  const runner = createRunner({ transcript: paths.transcript(cluster), component: 'controllers' });
+  const controllers = new ControllerManager(client, log, { cluster, routerNetns: hostNetns(cluster, 'router'), underlayCIDR: cfg.underlayCIDR, runner });
   await controllers.start();
   log('controllers started: node pod-subnet allocation, scheduler, namespace termination');
 

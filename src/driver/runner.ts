@@ -76,7 +76,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     const argv = resolveArgv(cmd);
     if (opts.echo) process.stderr.write(`+ ${renderShell(cmd)}\n`);
     const started = performance.now();
-    const result = await execa(argv[0]!, argv.slice(1), {
+    const result = await execa(which(argv[0]!), argv.slice(1), {
       input: cmd.input,
       reject: false,
       stripFinalNewline: false,
@@ -125,7 +125,8 @@ export function createRunner(opts: RunnerOptions): Runner {
 /** The absolute path of a program on this process's PATH (as is when it already has a slash). */
 export function which(program: string): string {
   if (program.includes('/')) return program;
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+  // npm's node_modules/.bin is never searched: it holds an unrelated "nft".
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter((d) => !d.includes('node_modules/.bin'))) {
     const candidate = path.join(dir, program);
     if (existsSync(candidate)) return candidate;
   }

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { ApiClient, ApiError } from '../api/client.ts';
 import { inform } from '../api/informer.ts';
-import type { Node, Pod } from '../api/types.ts';
+import type { KubeObject, Node, Pod } from '../api/types.ts';
+import { proxyInput, ServiceProxy } from './proxy.ts';
 import { NODE_INDEX_ANNOTATION } from '../controllers/manager.ts';
 import { createRunner, parseJson } from '../driver/runner.ts';
 import { hostNetns, paths } from '../naming.ts';
@@ -63,6 +64,26 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     },
     (e) => log(`pod watch: ${e.message}`),
   );
+  // The service proxy: every change to Services or Endpoints re-syncs the ruleset, coalesced.
+  const proxy = new ServiceProxy({ cluster, nodeNetns, runner, mode: cfg.proxyMode === 'nftables' ? 'nftables' : 'iptables', log });
+  let proxyTimer: NodeJS.Timeout | undefined;
+  let proxyBusy: Promise<void> = Promise.resolve();
+  let lastProxyInput = '';
+  const proxyKick = (force = false) => {
+    clearTimeout(proxyTimer);
+    proxyTimer = setTimeout(() => {
+      const input = proxyInput([...serviceInformer.cache.values()], [...endpointsInformer.cache.values()], { name: nodeName, ip: me.ip }, cfg.clusterCIDR, cfg.serviceCIDR);
+      const text = JSON.stringify(input);
+      if (text === lastProxyInput && !force) return;
+      proxyBusy = proxyBusy
+        .then(() => proxy.sync(input))
+        .then(() => void (lastProxyInput = text))
+        .catch((e) => log(`proxy: ${describeError(e)}`));
+    }, 50);
+  };
+  const serviceInformer = inform<KubeObject>(client, 'Service', {}, () => proxyKick(), (e) => log(`service watch: ${e.message}`));
+  const endpointsInformer = inform<KubeObject>(client, 'Endpoints', {}, () => proxyKick(), (e) => log(`endpoints watch: ${e.message}`));
+
   pods.onExit = (uid) => {
     const pod = [...podInformer.cache.values()].find((p) => p.metadata.uid === uid);
     if (pod) void pods.sync(pod);
@@ -122,7 +143,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     }, 'status');
   }
 
-  await Promise.all([nodeInformer.synced, podInformer.synced]);
+  await Promise.all([nodeInformer.synced, podInformer.synced, serviceInformer.synced, endpointsInformer.synced]);
   await nodesBusy;
   await pods.collectOrphans(new Set([...podInformer.cache.values()].map((p) => p.metadata.uid!)));
   log(`node ${nodeName} ready (${backend.name}, pod subnet ${podCIDR ?? 'pending'})`);
@@ -138,6 +159,8 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     if (tick % 10 === 0) {
       for (const pod of podInformer.cache.values()) void pods.sync(pod);
       nodesBusy = nodesBusy.then(syncNodes).catch((e) => log(`nodes: ${describeError(e)}`));
+      // Once a minute the whole ruleset is written again, repairing whatever drifted.
+      proxyKick(tick % 60 === 0);
       void heartbeat().catch((e) => log(`heartbeat: ${describeError(e)}`));
     }
   }, 1000);
@@ -146,6 +169,8 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     clearInterval(timer);
     nodeInformer.stop();
     podInformer.stop();
+    serviceInformer.stop();
+    endpointsInformer.stop();
     log('stopping (containers keep running, as with the kubelet)');
     process.exit(0);
   };

@@ -53,6 +53,8 @@ export function sandboxCommands(p: SandboxPlan, have: SandboxState): Cmd[] {
   }
   nodeLines.push(['link', 'set', p.hostVeth, 'alias', `kubelab:${p.cluster}:${p.owner}`]);
   nodeLines.push(['link', 'set', p.hostVeth, 'master', 'cni0', 'up']);
+  // Hairpin: a pod that reaches itself through its service gets the frame back out of the same port.
+  nodeLines.push(['link', 'set', p.hostVeth, 'type', 'bridge_slave', 'hairpin', 'on']);
   cmds.push(ipBatch(p.nodeNetns, nodeLines, `the pod's veth pair, its host end plugged into cni0`, p.owner));
   cmds.push(
     ipBatch(

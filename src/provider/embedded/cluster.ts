@@ -164,6 +164,11 @@ export async function up(opts: UpOptions): Promise<ClusterConfig> {
   const leftovers = clusterNetns(opts.name);
   if (leftovers.length) throw new ClusterError(`namespaces of a cluster named ${opts.name} exist without its state (${leftovers.join(', ')}): run ./kubelab down --name ${opts.name} first`);
 
+  if (opts.proxyMode === 'ipvs' && !existsSync('/proc/net/ip_vs')) {
+    throw new ClusterError(
+      'proxy mode ipvs needs the kernel\'s IP Virtual Server (CONFIG_IP_VS, module ip_vs), which this kernel does not have and cannot load: use --proxy-mode iptables or --proxy-mode nftables (kubelab proves its IPVS configuration in a qemu guest instead)',
+    );
+  }
   const cfg = makeConfig(opts.name, opts.nodes ?? 2, opts.overlay ?? 'vxlan', opts.proxyMode);
   try {
     mkdirSync(clusterDir(cfg.name), { recursive: true, mode: 0o700 });
