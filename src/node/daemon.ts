@@ -84,6 +84,10 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   const serviceInformer = inform<KubeObject>(client, 'Service', {}, () => proxyKick(), (e) => log(`service watch: ${e.message}`));
   const endpointsInformer = inform<KubeObject>(client, 'Endpoints', {}, () => proxyKick(), (e) => log(`endpoints watch: ${e.message}`));
 
+  pods.setEndpointsCheck((uid) =>
+    [...endpointsInformer.cache.values()].some((e) => ((e.subsets as any[]) ?? []).some((sub) => (sub.addresses ?? []).some((a: any) => a.targetRef?.uid === uid))),
+  );
+
   pods.onExit = (uid) => {
     const pod = [...podInformer.cache.values()].find((p) => p.metadata.uid === uid);
     if (pod) void pods.sync(pod);

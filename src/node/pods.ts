@@ -9,7 +9,7 @@ import type { Container, ContainerStatus, Pod, PodStatus } from '../api/types.ts
 import type { Cmd } from '../driver/command.ts';
 import type { Runner } from '../driver/runner.ts';
 import { OWNER_ENV, paths, podHostVeth, podNetns } from '../naming.ts';
-import { alive, startTime, stopProcess } from '../util/proc.ts';
+import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
 import { effectiveArgv, ImageError, resolveImage } from './images.ts';
 import { gatewayOf, type HostLocalIpam } from './ipam.ts';
 import { podHosts, podResolvConf, sandboxCommands, sandboxDeleteCommands } from './podnet.ts';
@@ -28,6 +28,8 @@ export interface PodContext {
   podCIDR: () => string | undefined;
   podMTU: () => number;
   log: (line: string) => void;
+  /** Whether any Endpoints object still lists the pod (by uid) as an address. */
+  inEndpoints?: (uid: string) => boolean;
 }
 
 const BACKOFF_START = 10;
@@ -54,6 +56,10 @@ export class PodManager {
       if (this.queues.get(uid) === next) this.queues.delete(uid);
     });
     return next;
+  }
+
+  setEndpointsCheck(check: (uid: string) => boolean): void {
+    this.ctx.inEndpoints = check;
   }
 
   /** Brings one pod in line with its object. */
@@ -332,6 +338,9 @@ export class PodManager {
   private async terminate(pod: Pod): Promise<void> {
     const rec = this.ctx.store.load(pod.metadata.uid!);
     if (rec) {
+      // The pod leaves its services' endpoints before its containers get SIGTERM (bounded wait), so
+      // no new connection is sent to a process that is shutting down.
+      if (this.ctx.inEndpoints) await waitFor(() => !this.ctx.inEndpoints!(pod.metadata.uid!), 5000, 50);
       const graceMs = Math.max(0, Date.parse(pod.metadata.deletionTimestamp!) - Date.now());
       await this.stopContainers(rec, graceMs);
       await this.teardown(rec);

@@ -9,8 +9,12 @@ import type { CapturePoint } from './path.ts';
 export interface Flow {
   protocol: 'tcp' | 'udp' | 'icmp';
   srcIP: string;
+  /** Where the packets really go: the pod (for a service, the endpoint the proxy chose). */
   dstIP: string;
   port?: number;
+  /** For a service: the virtual IP and port the client sends to (DNATed on the way). */
+  vip?: string;
+  vipPort?: number;
 }
 
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
@@ -24,18 +28,20 @@ function innerIp(p: DecodedPacket): Ipv4Layer | undefined {
 function matches(p: DecodedPacket, flow: Flow, direction: 'there' | 'back'): boolean {
   const ip = innerIp(p);
   if (!ip) return false;
-  const [src, dst] = direction === 'there' ? [flow.srcIP, flow.dstIP] : [flow.dstIP, flow.srcIP];
-  if (ip.src !== src || ip.dst !== dst) return false;
+  // Before a service's DNAT (and after the reply's un-NAT) the far end is the virtual IP and port.
+  const far = [flow.dstIP, ...(flow.vip ? [flow.vip] : [])];
+  const farPorts = [flow.port, ...(flow.vipPort ? [flow.vipPort] : [])];
+  if (direction === 'there' ? ip.src !== flow.srcIP || !far.includes(ip.dst) : !far.includes(ip.src) || ip.dst !== flow.srcIP) return false;
   const depth = ip.depth;
   if (flow.protocol === 'tcp') {
     const tcp = findLayer(p.layers, 'tcp', depth);
     if (!tcp) return false;
-    if (direction === 'there') return tcp.dstPort === flow.port && tcp.flags.includes('SYN') && !tcp.flags.includes('ACK');
-    return tcp.srcPort === flow.port && tcp.flags.includes('SYN') && tcp.flags.includes('ACK');
+    if (direction === 'there') return farPorts.includes(tcp.dstPort) && tcp.flags.includes('SYN') && !tcp.flags.includes('ACK');
+    return farPorts.includes(tcp.srcPort) && tcp.flags.includes('SYN') && tcp.flags.includes('ACK');
   }
   if (flow.protocol === 'udp') {
     const udp = findLayer(p.layers, 'udp', depth);
-    return !!udp && (direction === 'there' ? udp.dstPort === flow.port : udp.srcPort === flow.port);
+    return !!udp && (direction === 'there' ? farPorts.includes(udp.dstPort) : farPorts.includes(udp.srcPort));
   }
   const icmp = findLayer(p.layers, 'icmp', depth);
   return !!icmp && icmp.type === (direction === 'there' ? 8 : 0);
@@ -132,7 +138,8 @@ export function analyze(points: CapturePoint[], packets: Map<string, DecodedPack
       }
       const hop = hopOf(found, point, direction, ++step);
       hop.changes = describeChanges(prev, hop);
-      if (sameNode && point.iface === 'cni0' && prev && hop.ip.ttl === prev.ip.ttl) {
+      const switched = prev && hop.ip.ttl === prev.ip.ttl && hop.ip.dst === prev.ip.dst && hop.ip.src === prev.ip.src && hop.eth.dst === prev.eth.dst;
+      if (sameNode && point.iface === 'cni0' && switched) {
         hop.changes = ["seen on cni0 only because tcpdump put the bridge in promiscuous mode: the bridge switched this frame port to port by its FDB; the node's IP stack did not route it (TTL unchanged)"];
       }
       hops.push(hop);

@@ -63,6 +63,8 @@ export interface WalkReport {
   schema: 'kubelab.walk/v1';
   from: { pod: string; ip: string; node: string };
   to: { pod?: string; ip: string; node?: string; port?: number };
+  /** For a walk to a service: its virtual IP, the endpoints, the one chosen, and the kernel's evidence. */
+  service?: { name: string; clusterIP: string; port: number; endpoints: string[]; chosen: string; conntrack: string; rules: string[] };
   protocol: 'tcp' | 'udp' | 'icmp';
   overlay: string;
   sameNode: boolean;

@@ -35,8 +35,15 @@ export interface WalkPath {
   routing: { direction: 'there' | 'back'; node: string; netns: string; argv: string[]; atPoint: string }[];
 }
 
-export function walkPath(cluster: string, overlay: 'vxlan' | 'host-gw', src: Endpoint, dst: Endpoint): WalkPath {
-  const inner = `(host ${src.ip} and host ${dst.ip}) or arp`;
+/**
+ * `via`: a service's virtual IP the client sends to: captures also match it (before the DNAT, and
+ * after the reply is un-NATed), and DNS to port 53 is captured so the lookup shows too.
+ */
+export function walkPath(cluster: string, overlay: 'vxlan' | 'host-gw', src: Endpoint, dst: Endpoint, via?: { vip: string; endpoints: string[] }): WalkPath {
+  // A service walk captures toward the virtual IP and every endpoint: points shared by the paths to
+  // different endpoints must see whichever the proxy picks.
+  const far = via ? [via.vip, ...via.endpoints] : [dst.ip];
+  const inner = `(host ${src.ip} and (${far.map((h) => `host ${h}`).join(' or ')}${via ? ' or port 53' : ''})) or arp`;
   const underlayFilter = overlay === 'vxlan' ? `udp port 8472 or arp` : inner;
   const pod = (e: Endpoint, role: string): CapturePoint => ({ id: `${e.name}.eth0`, node: e.node, netns: podNetns(cluster, e.namespace, e.name), iface: 'eth0', role, filter: inner, underlay: false });
   const veth = (e: Endpoint, role: string): CapturePoint => ({ id: `${e.node}.${podHostVeth(e.namespace, e.name)}`, node: e.node, netns: hostNetns(cluster, e.node), iface: podHostVeth(e.namespace, e.name), role, filter: inner, underlay: false });
@@ -50,7 +57,9 @@ export function walkPath(cluster: string, overlay: 'vxlan' | 'host-gw', src: End
       sameNode: true,
       points,
       routing: [
-        { direction: 'there', node: src.node, netns: points[0]!.netns, argv: routeGet(points[0]!.netns, dst.ip), atPoint: points[0]!.id },
+        { direction: 'there', node: src.node, netns: points[0]!.netns, argv: routeGet(points[0]!.netns, via?.vip ?? dst.ip), atPoint: points[0]!.id },
+        // To a service the packet goes up to the node (the gateway), which DNATs and routes it back out cni0.
+        ...(via ? [{ direction: 'there' as const, node: src.node, netns: hostNetns(cluster, src.node), argv: routeGet(hostNetns(cluster, src.node), dst.ip, src.ip, 'cni0'), atPoint: `${src.node}.cni0` }] : []),
         { direction: 'back', node: dst.node, netns: points[4]!.netns, argv: routeGet(points[4]!.netns, src.ip), atPoint: points[4]!.id },
       ],
     };
@@ -77,7 +86,7 @@ export function walkPath(cluster: string, overlay: 'vxlan' | 'host-gw', src: End
     sameNode: false,
     points,
     routing: [
-      { direction: 'there', node: src.node, netns: points[0]!.netns, argv: routeGet(points[0]!.netns, dst.ip), atPoint: points[0]!.id },
+      { direction: 'there', node: src.node, netns: points[0]!.netns, argv: routeGet(points[0]!.netns, via?.vip ?? dst.ip), atPoint: points[0]!.id },
       { direction: 'there', node: src.node, netns: srcNode, argv: routeGet(srcNode, dst.ip, src.ip, 'cni0'), atPoint: `${src.node}.cni0` },
       { direction: 'there', node: dst.node, netns: dstNode, argv: routeGet(dstNode, dst.ip, src.ip, entryDst), atPoint: `${dst.node}.${entryDst}` },
       { direction: 'back', node: dst.node, netns: points.at(-1)!.netns, argv: routeGet(points.at(-1)!.netns, src.ip), atPoint: points.at(-1)!.id },

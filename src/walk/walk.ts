@@ -7,17 +7,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ApiClient } from '../api/client.ts';
+import type { KubeObject } from '../api/types.ts';
+import { findLayer } from '../capture/decode/find.ts';
+import { iptablesEndpointChain, iptablesServiceChains, servicePortName } from '../proxy/names.ts';
 import type { Pod } from '../api/types.ts';
 import { decodePcap } from '../capture/decode/packet.ts';
 import type { DecodedPacket } from '../capture/decode/types.ts';
 import { readPcap } from '../capture/pcap.ts';
 import { createRunner } from '../driver/runner.ts';
-import { paths, podNetns } from '../naming.ts';
+import { hostNetns, paths, podNetns } from '../naming.ts';
 import { readConfig } from '../provider/config.ts';
 import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
 import { analyze, type Flow } from './analyze.ts';
-import type { RouteLookup, WalkReport } from './model.ts';
-import { type Endpoint, walkPath } from './path.ts';
+import type { Hop, RouteLookup, WalkReport } from './model.ts';
+import { type CapturePoint, type Endpoint, walkPath } from './path.ts';
 
 export interface WalkOptions {
   namespace: string;
@@ -37,21 +40,130 @@ function endpointOf(p: Pod): Endpoint {
   return { pod: `${p.metadata.namespace}/${p.metadata.name}`, namespace: p.metadata.namespace!, name: p.metadata.name, ip: p.status.podIP, node: p.spec.nodeName };
 }
 
-/** FROM is a pod; TO is a pod (`name` or `ns/name`) or a pod IP, with an optional `:PORT`. */
-export async function resolveTarget(client: ApiClient, to: string, namespace: string): Promise<{ pod: Pod; port?: number }> {
+export type Target =
+  | { kind: 'pod'; pod: Pod; port?: number }
+  | { kind: 'service'; service: KubeObject; port?: number; byName: boolean };
+
+/** FROM is a pod; TO is a pod or a service (`name` or `ns/name`), or a pod or ClusterIP, with an optional `:PORT`. */
+export async function resolveTarget(client: ApiClient, to: string, namespace: string): Promise<Target> {
   const m = /^(.*?)(?::(\d+))?$/.exec(to)!;
   const [target, portText] = [m[1]!, m[2]];
   const port = portText ? Number(portText) : undefined;
   if (port !== undefined && (port < 1 || port > 65535)) throw new WalkError(`port ${port} is out of range 1-65535`);
   if (IPV4.test(target)) {
     const pod = (await client.list<Pod>('Pod')).items.find((p) => p.status?.podIP === target);
-    if (!pod) throw new WalkError(`no pod has the IP ${target} (walks go between pods for now)`);
-    return { pod, port };
+    if (pod) return { kind: 'pod', pod, port };
+    const service = (await client.list('Service')).items.find((x) => x.spec?.clusterIP === target);
+    if (service) return { kind: 'service', service, port, byName: false };
+    throw new WalkError(`no pod or service has the IP ${target}`);
   }
   const [ns, name] = target.includes('/') ? target.split('/', 2) : [namespace, target];
   const pod = await client.find<Pod>('Pod', name!, ns);
-  if (!pod) throw new WalkError(`pod ${ns}/${name} not found`);
-  return { pod, port };
+  if (pod) return { kind: 'pod', pod, port };
+  const service = await client.find('Service', name!, ns);
+  if (service) return { kind: 'service', service, port, byName: true };
+  throw new WalkError(`no pod or service ${ns}/${name}`);
+}
+
+interface ServiceTarget {
+  name: string;
+  namespace: string;
+  serviceName: string;
+  vip: string;
+  port: number;
+  portName: string;
+  protocol: 'TCP' | 'UDP';
+  endpoints: { endpoint: Endpoint; port: number }[];
+}
+
+/** The service's port to use and its ready endpoints (pods with an address) for that port. */
+async function serviceTarget(client: ApiClient, target: Extract<Target, { kind: 'service' }>, protocol: 'tcp' | 'udp'): Promise<ServiceTarget> {
+  const svc = target.service;
+  const name = `${svc.metadata.namespace}/${svc.metadata.name}`;
+  if (!svc.spec?.clusterIP || svc.spec.clusterIP === 'None') throw new WalkError(`service ${name} has no virtual IP (headless or ExternalName): walk to one of its pods instead`);
+  const want = protocol.toUpperCase();
+  const ports: any[] = svc.spec.ports ?? [];
+  const sp = target.port !== undefined ? ports.find((p) => p.port === target.port && (p.protocol ?? 'TCP') === want) : ports.find((p) => (p.protocol ?? 'TCP') === want);
+  if (!sp) throw new WalkError(`service ${name} has no ${want} port${target.port ? ` ${target.port}` : ''} (it has ${ports.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(', ')})`);
+  const eps: any = await client.find('Endpoints', svc.metadata.name, svc.metadata.namespace);
+  const pods = (await client.list<Pod>('Pod', { namespace: svc.metadata.namespace })).items;
+  const endpoints: ServiceTarget['endpoints'] = [];
+  for (const subset of eps?.subsets ?? []) {
+    const port = (subset.ports ?? []).find((p: any) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === want);
+    if (!port) continue;
+    for (const a of subset.addresses ?? []) {
+      const pod = pods.find((p) => p.metadata.uid === a.targetRef?.uid);
+      if (pod?.status?.podIP && pod.spec.nodeName) endpoints.push({ endpoint: endpointOf(pod), port: port.port });
+    }
+  }
+  return { name, namespace: svc.metadata.namespace!, serviceName: svc.metadata.name, vip: svc.spec.clusterIP, port: sp.port, portName: sp.name ?? '', protocol: want as 'TCP' | 'UDP', endpoints };
+}
+
+interface NatEvidence {
+  endpointIP: string;
+  conntrack: string;
+  rules: string[];
+}
+
+/**
+ * The kernel's own record of the DNAT: the conntrack entry of the exchange (original tuple to the
+ * virtual IP, reply tuple from the endpoint), and the proxy rules that chose that endpoint.
+ */
+async function natEvidence(runner: ReturnType<typeof createRunner>, cluster: string, mode: string, src: Endpoint, svc: ServiceTarget, protocol: 'tcp' | 'udp', clientPackets: DecodedPacket[]): Promise<NatEvidence> {
+  const nodeNetns = hostNetns(cluster, src.node);
+  const first = clientPackets.find((p) => {
+    const ip = findLayer(p.layers, 'ipv4');
+    return ip?.src === src.ip && ip.dst === svc.vip;
+  });
+  const l4 = first ? (findLayer(first.layers, protocol) as { srcPort: number } | undefined) : undefined;
+  const argv = ['conntrack', '-L', '-p', protocol, '--orig-src', src.ip, '--orig-dst', svc.vip, ...(l4 ? ['--orig-port-src', String(l4.srcPort)] : [])];
+  const ct = await runner.run({ argv, netns: nodeNetns, why: 'read the conntrack entry of the walk', readOnly: true, okExit: [1] });
+  const line = ct.stdout.split('\n').find((l) => l.includes(`dst=${svc.vip}`)) ?? '';
+  // The entry's second src= is the reply tuple's source: the endpoint that answered.
+  const endpointIP = [...line.matchAll(/src=(\S+)/g)][1]?.[1] ?? svc.endpoints[0]?.endpoint.ip ?? '';
+  const spn = servicePortName(svc.namespace, svc.serviceName, svc.portName);
+  let rules: string[] = [];
+  if (mode === 'nftables') {
+    const out = await runner.run({ argv: ['nft', 'list', 'table', 'ip', 'kube-proxy'], netns: nodeNetns, why: 'read the proxy rules', readOnly: true, okExit: [1] });
+    rules = out.stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes(svc.vip) || l.includes(`${endpointIP}:`) || (l.includes('numgen') && l.includes(svc.serviceName)));
+  } else {
+    const { svc: svcChain } = iptablesServiceChains(spn, svc.protocol.toLowerCase());
+    const epPort = svc.endpoints.find((e) => e.endpoint.ip === endpointIP)?.port;
+    const sepChain = iptablesEndpointChain(spn, svc.protocol.toLowerCase(), `${endpointIP}:${epPort}`);
+    const out = await runner.run({ argv: ['iptables-save', '-t', 'nat'], netns: nodeNetns, why: 'read the proxy rules', readOnly: true });
+    rules = out.stdout.split('\n').filter((l) => (l.startsWith('-A KUBE-SERVICES') && l.includes(`${svc.vip}/32`)) || l.startsWith(`-A ${svcChain} `) || l.startsWith(`-A ${sepChain} `));
+  }
+  return { endpointIP, conntrack: line.trim(), rules };
+}
+
+/** Says where the DNAT happened and what undid it on the way back: conntrack, not a proxy rule. */
+function annotateNat(hops: Hop[], svc: ServiceTarget, nat: NatEvidence): void {
+  const dnat = hops.find((h) => h.direction === 'there' && h.changes.some((c) => c.startsWith('destination NAT')));
+  if (!dnat) return;
+  dnat.annotations.push({
+    source: 'nat',
+    text:
+      `DNAT by the service proxy's rules in the client's node (nat PREROUTING): ${svc.vip}:${svc.port} -> ${nat.endpointIP}, chosen at random among ${svc.endpoints.length} endpoint(s)` +
+      (dnat.interface === 'cni0' ? ' (already done when cni0 sees it: with br_netfilter, PREROUTING runs while the bridge handles the frame)' : ''),
+    data: { rules: nat.rules, endpoints: svc.endpoints.map((e) => `${e.endpoint.ip}:${e.port}`) },
+  });
+  const first = hops.find((h) => h.direction === 'there');
+  if (first && dnat.ip.ttl === first.ip.ttl) {
+    dnat.annotations.push({
+      source: 'nat',
+      text: "bridged after the DNAT, not routed (TTL unchanged): br_netfilter saw the new destination on the same bridge, rewrote the destination MAC and let cni0 switch the frame",
+    });
+  }
+  dnat.annotations.push({ source: 'conntrack', text: nat.conntrack || '(no conntrack entry found)' });
+  for (const rule of nat.rules) dnat.annotations.push({ source: 'rule', text: rule });
+  const undo = hops.find((h) => h.direction === 'back' && h.changes.some((c) => c.startsWith('source NAT')));
+  const bridgedBack = undo && hops.some((h) => h.direction === 'back' && h.node === undo.node && h.changes.some((c) => c.startsWith('seen on cni0 only')));
+  undo?.annotations.push({
+    source: 'conntrack',
+    text:
+      `un-NAT of the reply by conntrack: nf_nat reverses the DNAT using the entry above (source ${nat.endpointIP} -> ${svc.vip}); no kube-proxy rule rewrites replies, and kube-proxy is not in the path` +
+      (bridgedBack ? '. This reply was only bridged: it is un-NATed because bridge-nf-call-iptables=1 sends bridged frames through netfilter; without it the client would get an answer from the pod IP and reset the connection' : ''),
+  });
 }
 
 function defaultPort(pod: Pod, protocol: 'tcp' | 'udp'): number {
@@ -76,10 +188,25 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
   if (!srcPod) throw new WalkError(`pod ${fromNs}/${fromName} not found`);
   const target = await resolveTarget(client, to, opts.namespace);
   const src = endpointOf(srcPod);
-  const dst = endpointOf(target.pod);
-  const port = opts.protocol === 'icmp' ? undefined : (opts.port ?? target.port ?? defaultPort(target.pod, opts.protocol));
-  const flow: Flow = { protocol: opts.protocol, srcIP: src.ip, dstIP: dst.ip, port };
-  const route = walkPath(cluster, cfg.overlay, src, dst);
+
+  // A pod: one path. A service: a path to each of its endpoints, captured at once; the one the proxy
+  // chose is known after the exchange, from the conntrack entry.
+  let service: ServiceTarget | undefined;
+  let candidates: { dst: Endpoint; port?: number }[];
+  if (target.kind === 'pod') {
+    const port = opts.protocol === 'icmp' ? undefined : (opts.port ?? target.port ?? defaultPort(target.pod, opts.protocol));
+    candidates = [{ dst: endpointOf(target.pod), port }];
+  } else {
+    if (opts.protocol === 'icmp') throw new WalkError('a service\'s ClusterIP does not answer ICMP (kube-proxy only forwards its ports): walk to it with TCP or --udp');
+    service = await serviceTarget(client, target, opts.protocol);
+    candidates = service.endpoints.map((e) => ({ dst: e.endpoint, port: e.port }));
+    if (candidates.length === 0) throw new WalkError(`service ${service.name} has no ready endpoints for port ${service.port}/${service.protocol}`);
+  }
+  const via = service ? { vip: service.vip, endpoints: candidates.map((c) => c.dst.ip) } : undefined;
+  const paths_ = candidates.map((c) => walkPath(cluster, cfg.overlay, src, c.dst, via));
+  const points: CapturePoint[] = [];
+  for (const p of paths_) for (const pt of p.points) if (!points.some((x) => x.id === pt.id)) points.push(pt);
+  const route = { points };
 
   const runner = createRunner({ transcript: paths.transcript(cluster), component: 'cli/walk' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kubelab-walk-'));
@@ -104,13 +231,16 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
 
     // 2. Forget the pods' neighbours so that the ARP exchange happens in front of the captures.
     if (opts.arp) {
-      for (const ns of new Set([podNetns(cluster, src.namespace, src.name), podNetns(cluster, dst.namespace, dst.name)])) {
+      for (const ns of new Set([podNetns(cluster, src.namespace, src.name), ...candidates.map((c) => podNetns(cluster, c.dst.namespace, c.dst.name))])) {
         await runner.run({ argv: ['ip', 'neigh', 'flush', 'all'], netns: ns, why: 'forget neighbours so the walk shows ARP', owner: 'walk' });
       }
     }
 
-    // 3. One exchange from the source pod.
-    const argv = exchangeArgv(flow);
+    // 3. One exchange from the source pod (to the service's virtual IP, or to the pod).
+    const sendTo: Flow = service
+      ? { protocol: opts.protocol, srcIP: src.ip, dstIP: service.vip, port: service.port }
+      : { protocol: opts.protocol, srcIP: src.ip, dstIP: candidates[0]!.dst.ip, port: candidates[0]!.port };
+    const argv = exchangeArgv(sendTo);
     const result = await execa('ip', ['netns', 'exec', podNetns(cluster, src.namespace, src.name), ...argv], { reject: false, timeout: 10_000 });
     const exchange = { command: argv.join(' '), ok: result.exitCode === 0, output: String(result.stdout || result.stderr).trim().slice(0, 500) };
 
@@ -121,13 +251,26 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
     const packets = new Map<string, DecodedPacket[]>();
     for (const c of captures) packets.set(c.id, existsSync(c.file) ? decodePcap(await readPcap(c.file)) : []);
 
-    // 5. The route lookups at each routing point, and the analysis.
+    // 5. For a service: which endpoint the proxy chose, read from the conntrack entry on the client's node.
+    let chosen = candidates[0]!;
+    let nat: NatEvidence | undefined;
+    if (service) {
+      nat = await natEvidence(runner, cluster, cfg.proxyMode, src, service, opts.protocol as 'tcp' | 'udp', packets.get(`${src.name}.eth0`) ?? []);
+      chosen = candidates.find((c) => c.dst.ip === nat!.endpointIP) ?? chosen;
+    }
+    const dst = chosen.dst;
+    const port = chosen.port;
+    const path_ = paths_[candidates.indexOf(chosen)]!;
+    const flow: Flow = { protocol: opts.protocol, srcIP: src.ip, dstIP: dst.ip, port, ...(service ? { vip: service.vip, vipPort: service.port } : {}) };
+
+    // 6. The route lookups at each routing point, and the analysis.
     const routes: RouteLookup[] = [];
-    for (const r of route.routing) {
+    for (const r of path_.routing) {
       const out = await execa(r.argv[0]!, r.argv.slice(1), { reject: false });
       routes.push({ direction: r.direction, node: r.node, netns: r.netns, atPoint: r.atPoint, command: r.argv.join(' '), result: String(out.stdout || out.stderr).trim() });
     }
-    const { hops, missed, arp } = analyze(route.points, packets, flow, route.sameNode);
+    const { hops, missed, arp } = analyze(path_.points, packets, flow, path_.sameNode);
+    if (service && nat) annotateNat(hops, service, nat);
     for (const r of routes) {
       const hop = hops.find((h) => h.point === r.atPoint && h.direction === r.direction);
       hop?.annotations.push({ source: 'route', text: `routing decision in ${r.netns}: ${r.result.split('\n')[0]}`, data: { command: r.command } });
@@ -136,7 +279,7 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
     let pcaps: WalkReport['pcaps'];
     if (opts.pcapDir) {
       mkdirSync(opts.pcapDir, { recursive: true });
-      pcaps = captures.map((c) => {
+      pcaps = captures.filter((c) => path_.points.some((p) => p.id === c.id)).map((c) => {
         const target = path.join(opts.pcapDir!, path.basename(c.file));
         if (existsSync(c.file)) copyFileSync(c.file, target);
         return { point: c.id, file: target };
@@ -146,9 +289,10 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
       schema: 'kubelab.walk/v1',
       from: { pod: src.pod, ip: src.ip, node: src.node },
       to: { pod: dst.pod, ip: dst.ip, node: dst.node, ...(port ? { port } : {}) },
+      ...(service ? { service: { name: service.name, clusterIP: service.vip, port: service.port, endpoints: candidates.map((c) => `${c.dst.ip}:${c.port}`), chosen: `${dst.ip}:${port}`, conntrack: nat?.conntrack ?? '', rules: nat?.rules ?? [] } } : {}),
       protocol: opts.protocol,
       overlay: cfg.overlay,
-      sameNode: route.sameNode,
+      sameNode: path_.sameNode,
       exchange,
       hops,
       missed,
