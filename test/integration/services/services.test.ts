@@ -136,6 +136,27 @@ for (const mode of ['iptables', 'nftables'] as const) {
     t.true(seen.size >= 1);
   });
 
+  test.serial(`${mode}: walk to a service: the DNAT, the rule and the conntrack entry, and the reply un-NATed by conntrack`, async (t) => {
+    if (!rootOrSkip(t)) return;
+    const vip = await ctx!.vip('echo');
+    const r = JSON.parse((await kubelab(ctx!.name, ['walk', 'client', 'echo', '--json'])).stdout);
+    t.true(r.exchange.ok, r.exchange.output);
+    t.is(r.service.clusterIP, vip);
+    t.true(r.service.endpoints.includes(r.service.chosen));
+    const there = r.hops.filter((h: any) => h.direction === 'there');
+    const back = r.hops.filter((h: any) => h.direction === 'back');
+    t.is(there[0].ip.dst, vip, 'the client sends to the virtual IP');
+    t.is(there.at(-1).ip.dst, r.service.chosen.split(':')[0], 'the endpoint receives it at its own IP');
+    const dnat = there.find((h: any) => h.annotations.some((a: any) => a.source === 'nat'));
+    t.truthy(dnat);
+    t.true(dnat.changes.some((c: string) => c === `destination NAT: ${vip} -> ${r.service.chosen.split(':')[0]}`));
+    t.true(dnat.annotations.some((a: any) => a.source === 'conntrack' && a.text.includes(`dst=${vip}`) && a.text.includes(`src=${r.service.chosen.split(':')[0]}`)));
+    t.true(r.service.rules.length > 0);
+    if (mode === 'iptables') t.true(r.service.rules.some((l: string) => /^-A KUBE-SEP-\w+ .* -j DNAT --to-destination /.test(l)), r.service.rules.join('\n'));
+    t.is(back.at(-1).ip.src, vip, 'the client gets the answer from the virtual IP');
+    t.true(back.some((h: any) => h.annotations.some((a: any) => a.source === 'conntrack' && a.text.startsWith('un-NAT of the reply by conntrack'))));
+  });
+
   test.serial(`${mode}: a removed endpoint's UDP conntrack entry is cleared, so the same flow moves on`, async (t) => {
     if (!rootOrSkip(t)) return;
     const vip = await ctx!.vip('echo');
