@@ -35,25 +35,27 @@ function lastApplied(o: KubeObject): string {
 async function preflightObjects(client: ApiClient, loaded: { object: KubeObject; file: string; line: number }[], namespace: string, mode: 'apply' | 'create') {
   const problems: string[] = [];
   const newNamespaces = new Set(loaded.filter((l) => l.object.kind === 'Namespace').map((l) => l.object.metadata.name));
-  const plans: { object: KubeObject; existing?: KubeObject }[] = [];
-  for (const { object, file, line } of loaded) {
-    const info = kindOrThrow(object.kind);
-    const ns = info.namespaced ? nsOf(object, namespace) : undefined;
-    const existing = await client.find(object.kind, object.metadata.name, ns);
-    if (existing && mode === 'create') {
-      problems.push(`${file}:${line}: ${info.plural} "${object.metadata.name}" already exists`);
-      continue;
-    }
-    if (!existing && !(ns && newNamespaces.has(ns) && !(await client.find('Namespace', ns)))) {
-      try {
-        await client.create({ ...object, metadata: { ...object.metadata, ...(ns ? { namespace: ns } : {}) } }, { dryRun: true });
-      } catch (e) {
-        if (e instanceof ApiError) problems.push(`${file}:${line}: ${e.status.message}`);
-        else throw e;
+  // Every object is checked at once (a lookup and a server-side dry run each), in parallel.
+  const plans = await Promise.all(
+    loaded.map(async ({ object, file, line }) => {
+      const info = kindOrThrow(object.kind);
+      const ns = info.namespaced ? nsOf(object, namespace) : undefined;
+      const existing = await client.find(object.kind, object.metadata.name, ns);
+      if (existing && mode === 'create') {
+        problems.push(`${file}:${line}: ${info.plural} "${object.metadata.name}" already exists`);
+        return { object, existing };
       }
-    }
-    plans.push({ object, existing });
-  }
+      if (!existing && !(ns && newNamespaces.has(ns) && !(await client.find('Namespace', ns)))) {
+        try {
+          await client.create({ ...object, metadata: { ...object.metadata, ...(ns ? { namespace: ns } : {}) } }, { dryRun: true });
+        } catch (e) {
+          if (e instanceof ApiError) problems.push(`${file}:${line}: ${e.status.message}`);
+          else throw e;
+        }
+      }
+      return { object, existing };
+    }),
+  );
   if (problems.length) throw new ManifestError(problems);
   return plans;
 }
