@@ -235,21 +235,28 @@ export async function down(cluster: string): Promise<DownReport> {
   validateClusterName(cluster);
   const errors: string[] = [];
   const netns = clusterNetns(cluster);
-  // Processes: those carrying our mark, and any process still inside one of our namespaces.
-  const refs = new Map<number, ProcRef>();
-  for (const r of findMarked(OWNER_ENV, cluster)) refs.set(r.pid, r);
-  for (const n of netns) {
-    try {
-      const pids = readNetnsPids(n);
-      for (const pid of pids) {
+  // Processes: the daemons first, so that no node daemon restarts a container behind our back; then,
+  // until none is left, every process carrying our mark and every process inside one of our namespaces.
+  const daemonRefs = readdirSafe(paths.pidDir(cluster))
+    .map((f) => readPid(cluster, f.replace(/\.pid$/, '')))
+    .filter((r): r is ProcRef => !!r && alive(r));
+  await Promise.all(daemonRefs.map((r) => stopProcess(r, 3000).catch((e) => errors.push(`stop daemon pid ${r.pid}: ${e}`))));
+  let stopped = daemonRefs.length;
+  for (let round = 0; round < 5; round++) {
+    const refs = new Map<number, ProcRef>();
+    for (const r of findMarked(OWNER_ENV, cluster)) refs.set(r.pid, r);
+    for (const n of netns) {
+      for (const pid of readNetnsPids(n)) {
         const st = startTime(pid);
         if (st !== undefined) refs.set(pid, { pid, startTime: st });
       }
-    } catch (e) {
-      errors.push(`list processes in ${n}: ${(e as Error).message}`);
     }
+    if (refs.size === 0) break;
+    stopped += refs.size;
+    await Promise.all([...refs.values()].map((r) => stopProcess(r, 3000).catch((e) => errors.push(`stop pid ${r.pid}: ${e}`))));
   }
-  await Promise.all([...refs.values()].map((r) => stopProcess(r, 3000).catch((e) => errors.push(`stop pid ${r.pid}: ${e}`))));
+  const left = findMarked(OWNER_ENV, cluster);
+  if (left.length) errors.push(`processes still running: ${left.map((r) => r.pid).join(' ')}`);
 
   const runner = createRunner({ component: 'provider/embedded' });
   const ordered = [...netns.filter((n) => isPodNetns(cluster, n)), ...netns.filter((n) => !isPodNetns(cluster, n))];
@@ -272,7 +279,15 @@ export async function down(cluster: string): Promise<DownReport> {
   } catch {
     /* shared root */
   }
-  return { processes: refs.size, namespaces: ordered.length, errors };
+  return { processes: stopped, namespaces: ordered.length, errors };
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** PIDs of processes whose network namespace is the named one (what `ip netns pids` prints). */
