@@ -69,7 +69,7 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
 }
 
 async function restore(ns: string, payload: string): Promise<void> {
-  await execa('ip', ['netns', 'exec', ns, 'iptables-restore', '-w', '--noflush'], { input: payload });
+  await execa('ip', ['netns', 'exec', ns, 'iptables-legacy-restore', '-w', '--noflush'], { input: payload }); // kubelab's backend: src/driver/iptables.ts
 }
 
 let fileCounter = 0;

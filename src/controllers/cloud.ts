@@ -5,6 +5,7 @@
 // balancer does through the health-check node port.
 import type { KubeObject, Node } from '../api/types.ts';
 import type { Cmd } from '../driver/command.ts';
+import { type IptablesBackend, iptablesTool } from '../driver/iptables.ts';
 import { tag } from '../naming.ts';
 
 export interface LbTarget {
@@ -63,13 +64,13 @@ export function routerNatTable(cluster: string, underlayCIDR: string, targets: L
   return lines.join('\n');
 }
 
-export function routerCommands(cluster: string, routerNetns: string, underlayCIDR: string, targets: LbTarget[], currentAddrs: string[]): Cmd[] {
+export function routerCommands(cluster: string, routerNetns: string, underlayCIDR: string, targets: LbTarget[], currentAddrs: string[], backend: IptablesBackend): Cmd[] {
   const want = new Set(targets.map((t) => t.ip));
   const addrLines: string[][] = [];
   for (const a of currentAddrs) if (!want.has(a)) addrLines.push(['addr', 'del', `${a}/32`, 'dev', 'eth1']);
   for (const ip of want) if (!currentAddrs.includes(ip)) addrLines.push(['addr', 'add', `${ip}/32`, 'dev', 'eth1']);
   const cmds: Cmd[] = [];
   if (addrLines.length) cmds.push({ argv: ['ip', '-batch', '-'], netns: routerNetns, input: addrLines.map((l) => l.join(' ')).join('\n') + '\n', why: 'the load balancer addresses the router answers for', owner: 'cloud/lb' });
-  cmds.push({ argv: ['iptables-restore', '-w'], netns: routerNetns, input: routerNatTable(cluster, underlayCIDR, targets), why: 'the cloud load balancer: each LoadBalancer address and port DNATed to the NodePort on the nodes', owner: 'cloud/lb' });
+  cmds.push({ argv: [iptablesTool(backend, 'iptables-restore'), '-w'], netns: routerNetns, input: routerNatTable(cluster, underlayCIDR, targets), why: 'the cloud load balancer: each LoadBalancer address and port DNATed to the NodePort on the nodes', owner: 'cloud/lb' });
   return cmds;
 }

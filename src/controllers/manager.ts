@@ -6,6 +6,7 @@ import { inform, type Informer } from '../api/informer.ts';
 import type { KubeObject, Namespace, Node, Pod } from '../api/types.ts';
 import { allocateLoadBalancerIP } from '../api/allocators.ts';
 import type { Runner } from '../driver/runner.ts';
+import type { IptablesBackend } from '../driver/iptables.ts';
 import { parseJson } from '../driver/runner.ts';
 import { lbTargets, routerCommands } from './cloud.ts';
 import { computeEndpoints, computeSlices } from './endpoints.ts';
@@ -39,7 +40,7 @@ export class ControllerManager {
     private readonly client: ApiClient,
     private readonly log: (line: string) => void,
     /** Where the cloud load balancer lives (the router namespace); none in unit tests. */
-    private readonly cloud?: { cluster: string; routerNetns: string; underlayCIDR: string; runner: Runner },
+    private readonly cloud?: { cluster: string; routerNetns: string; underlayCIDR: string; runner: Runner; iptables: IptablesBackend },
   ) {}
 
   async start(): Promise<void> {
@@ -153,14 +154,14 @@ export class ControllerManager {
     const targets = lbTargets(services, [...this.endpoints.cache.values()], [...this.nodes.cache.values()]);
     const key = JSON.stringify(targets);
     if (key === this.lastRouter) return;
-    const { runner, routerNetns, cluster, underlayCIDR } = this.cloud;
+    const { runner, routerNetns, cluster, underlayCIDR, iptables } = this.cloud;
     const addrs = parseJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(
       (await runner.run({ argv: ['ip', '-j', 'addr', 'show', 'dev', 'eth1'], netns: routerNetns, why: 'read the router addresses', readOnly: true })).stdout,
     )
       .flatMap((l) => l.addr_info)
       .filter((a) => a.prefixlen === 32)
       .map((a) => a.local);
-    await runner.runAll(routerCommands(cluster, routerNetns, underlayCIDR, targets, addrs));
+    await runner.runAll(routerCommands(cluster, routerNetns, underlayCIDR, targets, addrs, iptables));
     this.lastRouter = key;
   }
 

@@ -51,7 +51,7 @@ export async function runApiServer(cluster: string): Promise<void> {
   await ensureObject(client, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.apiServer.port }] } });
   await ensureObject(client, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip: cfg.apiServer.host }], ports: [{ name: 'https', port: cfg.apiServer.port, protocol: 'TCP' }] }] });
   const runner = createRunner({ transcript: paths.transcript(cluster), component: 'controllers' });
-  const controllers = new ControllerManager(client, log, { cluster, routerNetns: hostNetns(cluster, 'router'), underlayCIDR: cfg.underlayCIDR, runner });
+  const controllers = new ControllerManager(client, log, { cluster, routerNetns: hostNetns(cluster, 'router'), underlayCIDR: cfg.underlayCIDR, runner, iptables: cfg.iptablesBackend });
   await controllers.start();
   log('controllers started: node pod-subnet allocation, scheduler, namespace termination');
 

@@ -65,7 +65,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     (e) => log(`pod watch: ${e.message}`),
   );
   // The service proxy: every change to Services or Endpoints re-syncs the ruleset, coalesced.
-  const proxy = new ServiceProxy({ cluster, nodeNetns, runner, mode: cfg.proxyMode === 'nftables' ? 'nftables' : 'iptables', log });
+  const proxy = new ServiceProxy({ cluster, nodeNetns, runner, mode: cfg.proxyMode === 'nftables' ? 'nftables' : 'iptables', iptables: cfg.iptablesBackend, log });
   let proxyTimer: NodeJS.Timeout | undefined;
   let proxyBusy: Promise<void> = Promise.resolve();
   let lastProxyInput = '';

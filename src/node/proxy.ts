@@ -6,6 +6,7 @@
 import type { KubeObject } from '../api/types.ts';
 import type { Cmd } from '../driver/command.ts';
 import type { Runner } from '../driver/runner.ts';
+import { type IptablesBackend, iptablesTool } from '../driver/iptables.ts';
 import { iptablesJumpRules, iptablesSync, jumpRuleArgv, type IptablesState, nftablesSync, type NftState, servicePortName } from '../proxy/index.ts';
 import type { Endpoint, ProxyInput, Service } from '../proxy/types.ts';
 
@@ -70,15 +71,19 @@ export class ServiceProxy {
   private jumpsChecked = false;
 
   constructor(
-    private readonly ctx: { cluster: string; nodeNetns: string; runner: Runner; mode: ProxyMode; log: (l: string) => void },
+    private readonly ctx: { cluster: string; nodeNetns: string; runner: Runner; mode: ProxyMode; iptables: IptablesBackend; log: (l: string) => void },
   ) {}
+
+  private withBackend(argv: string[]): string[] {
+    return [iptablesTool(this.ctx.iptables, 'iptables'), ...argv.slice(1)];
+  }
 
   async sync(input: ProxyInput): Promise<void> {
     const { runner, nodeNetns, cluster } = this.ctx;
     if (this.ctx.mode === 'iptables') {
       const result = iptablesSync(input, { cluster }, this.iptState);
       try {
-        await runner.run({ argv: ['iptables-restore', '-w', '--noflush'], netns: nodeNetns, input: result.payload, why: `service proxy (iptables): ${result.full ? 'full sync' : `partial sync of ${result.changedServices.join(', ') || 'no service'}`}`, owner: 'node/proxy' });
+        await runner.run({ argv: [iptablesTool(this.ctx.iptables, 'iptables-restore'), '-w', '--noflush'], netns: nodeNetns, input: result.payload, why: `service proxy (iptables): ${result.full ? 'full sync' : `partial sync of ${result.changedServices.join(', ') || 'no service'}`}`, owner: 'node/proxy' });
       } catch (e) {
         this.iptState = undefined; // as kube-proxy: after a failed restore, the next sync is a full one
         throw e;
@@ -86,9 +91,9 @@ export class ServiceProxy {
       this.iptState = result.state;
       if (!this.jumpsChecked) {
         for (const rule of iptablesJumpRules(cluster)) {
-          const check: Cmd = { argv: jumpRuleArgv(rule, '-C'), netns: nodeNetns, why: 'is the jump rule there?', readOnly: true, okExit: [1] };
+          const check: Cmd = { argv: this.withBackend(jumpRuleArgv(rule, '-C')), netns: nodeNetns, why: 'is the jump rule there?', readOnly: true, okExit: [1] };
           if ((await runner.run(check)).exitCode !== 0) {
-            await runner.run({ argv: jumpRuleArgv(rule, '-I'), netns: nodeNetns, why: `hook ${rule.rule.at(-1)} into ${rule.table}/${rule.chain}`, owner: 'node/proxy' });
+            await runner.run({ argv: this.withBackend(jumpRuleArgv(rule, '-I')), netns: nodeNetns, why: `hook ${rule.rule.at(-1)} into ${rule.table}/${rule.chain}`, owner: 'node/proxy' });
           }
         }
         this.jumpsChecked = true;

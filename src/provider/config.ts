@@ -2,6 +2,7 @@
 // reads it to know its name, its addresses and its peers. Pure derivation from the options, so the
 // addressing plan of DESIGN.md lives in one place.
 import { readFileSync } from 'node:fs';
+import type { IptablesBackend } from '../driver/iptables.ts';
 import { paths } from '../naming.ts';
 
 export type Overlay = 'host-gw' | 'vxlan';
@@ -19,6 +20,8 @@ export interface ClusterConfig {
   nodes: NodeSpec[];
   overlay: Overlay;
   proxyMode: ProxyMode;
+  /** The iptables backend of every lab namespace (see src/driver/iptables.ts). */
+  iptablesBackend: IptablesBackend;
   underlayCIDR: string;
   underlayGateway: string;
   clusterCIDR: string;
@@ -41,6 +44,7 @@ export function makeConfig(name: string, workers: number, overlay: Overlay = 'ho
     nodes,
     overlay,
     proxyMode,
+    iptablesBackend: 'legacy',
     underlayCIDR: `${UNDERLAY_PREFIX}.0/24`,
     underlayGateway: `${UNDERLAY_PREFIX}.1`,
     clusterCIDR: '10.244.0.0/16',
@@ -55,7 +59,7 @@ export function makeConfig(name: string, workers: number, overlay: Overlay = 'ho
 
 export function readConfig(cluster: string): ClusterConfig {
   try {
-    return JSON.parse(readFileSync(paths.config(cluster), 'utf8')) as ClusterConfig;
+    return { iptablesBackend: 'legacy', ...JSON.parse(readFileSync(paths.config(cluster), 'utf8')) } as ClusterConfig;
   } catch (e) {
     throw new Error(`cluster ${cluster} is not up (no ${paths.config(cluster)}): run ./kubelab up --name ${cluster}`);
   }

@@ -7,6 +7,8 @@ export const REQUIRED_TOOLS: { program: string; pkg: string }[] = [
   { program: 'ip', pkg: 'iproute2' },
   { program: 'iptables', pkg: 'iptables' },
   { program: 'iptables-restore', pkg: 'iptables' },
+  { program: 'iptables-legacy-restore', pkg: 'iptables' },
+  { program: 'conntrack', pkg: 'conntrack' },
   { program: 'nsenter', pkg: 'util-linux' },
   { program: 'unshare', pkg: 'util-linux' },
   { program: 'sysctl', pkg: 'procps' },

@@ -15,6 +15,7 @@ import { decodePcap } from '../capture/decode/packet.ts';
 import type { DecodedPacket } from '../capture/decode/types.ts';
 import { readPcap } from '../capture/pcap.ts';
 import { createRunner } from '../driver/runner.ts';
+import { type IptablesBackend, iptablesTool } from '../driver/iptables.ts';
 import { hostNetns, paths, podNetns } from '../naming.ts';
 import { readConfig } from '../provider/config.ts';
 import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
@@ -109,7 +110,7 @@ interface NatEvidence {
  * The kernel's own record of the DNAT: the conntrack entry of the exchange (original tuple to the
  * virtual IP, reply tuple from the endpoint), and the proxy rules that chose that endpoint.
  */
-async function natEvidence(runner: ReturnType<typeof createRunner>, cluster: string, mode: string, src: Endpoint, svc: ServiceTarget, protocol: 'tcp' | 'udp', clientPackets: DecodedPacket[]): Promise<NatEvidence> {
+async function natEvidence(runner: ReturnType<typeof createRunner>, cluster: string, mode: string, backend: IptablesBackend, src: Endpoint, svc: ServiceTarget, protocol: 'tcp' | 'udp', clientPackets: DecodedPacket[]): Promise<NatEvidence> {
   const nodeNetns = hostNetns(cluster, src.node);
   const first = clientPackets.find((p) => {
     const ip = findLayer(p.layers, 'ipv4');
@@ -130,7 +131,7 @@ async function natEvidence(runner: ReturnType<typeof createRunner>, cluster: str
     const { svc: svcChain } = iptablesServiceChains(spn, svc.protocol.toLowerCase());
     const epPort = svc.endpoints.find((e) => e.endpoint.ip === endpointIP)?.port;
     const sepChain = iptablesEndpointChain(spn, svc.protocol.toLowerCase(), `${endpointIP}:${epPort}`);
-    const out = await runner.run({ argv: ['iptables-save', '-t', 'nat'], netns: nodeNetns, why: 'read the proxy rules', readOnly: true });
+    const out = await runner.run({ argv: [iptablesTool(backend, 'iptables-save'), '-t', 'nat'], netns: nodeNetns, why: 'read the proxy rules', readOnly: true });
     rules = out.stdout.split('\n').filter((l) => (l.startsWith('-A KUBE-SERVICES') && l.includes(`${svc.vip}/32`)) || l.startsWith(`-A ${svcChain} `) || l.startsWith(`-A ${sepChain} `));
   }
   return { endpointIP, conntrack: line.trim(), rules };
@@ -255,7 +256,7 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
     let chosen = candidates[0]!;
     let nat: NatEvidence | undefined;
     if (service) {
-      nat = await natEvidence(runner, cluster, cfg.proxyMode, src, service, opts.protocol as 'tcp' | 'udp', packets.get(`${src.name}.eth0`) ?? []);
+      nat = await natEvidence(runner, cluster, cfg.proxyMode, cfg.iptablesBackend, src, service, opts.protocol as 'tcp' | 'udp', packets.get(`${src.name}.eth0`) ?? []);
       chosen = candidates.find((c) => c.dst.ip === nat!.endpointIP) ?? chosen;
     }
     const dst = chosen.dst;

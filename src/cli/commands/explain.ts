@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import type { Node, Pod } from '../../api/types.ts';
 import { renderShell } from '../../driver/command.ts';
+import { iptablesTool } from '../../driver/iptables.ts';
+import { readConfig } from '../../provider/config.ts';
 import type { TranscriptEntry } from '../../driver/runner.ts';
 import { hostNetns, paths, podHostVeth, podNetns } from '../../naming.ts';
 import { clusterName, connect, out } from '../context.ts';
@@ -70,7 +72,7 @@ export async function explainCommand(target: string, opts: { name?: string; name
       await show("the node's links", ['ip', '-n', nns, '-br', 'link']),
       await show("the node's addresses", ['ip', '-n', nns, '-br', 'addr']),
       await show("the node's routes (host-gw: one per peer node's pod subnet)", ['ip', '-n', nns, 'route']),
-      await show("the node's NAT rules", ['ip', 'netns', 'exec', nns, 'iptables', '-t', 'nat', '-S']),
+      await show("the node's NAT rules", ['ip', 'netns', 'exec', nns, iptablesTool(readConfig(cluster).iptablesBackend, 'iptables'), '-t', 'nat', '-S']),
       `# the commands that made it (replayable)\n${commandsSection([...transcript(cluster, `node/${name}`), ...transcript(cluster, 'node/bridge').filter((e) => e.component === `node/${name}`), ...transcript(cluster, 'node/routes').filter((e) => e.component === `node/${name}`)])}`,
     ];
     return out(sections.join('\n'));

@@ -3,6 +3,7 @@
 // external "internet" host), wired with veth pairs. Nothing here touches the host's own namespace:
 // every command names a kubelab namespace.
 import { type Cmd, ipBatch } from '../../driver/command.ts';
+import { iptablesTool } from '../../driver/iptables.ts';
 import { hostNetns, tag } from '../../naming.ts';
 import type { ClusterConfig, NodeSpec } from '../config.ts';
 
@@ -60,7 +61,7 @@ export function topologyCommands(cfg: ClusterConfig): Cmd[] {
   );
   cmds.push(sysctl(router, 'net.ipv4.ip_forward=1', 'the router forwards between the cluster and the internet', 'cluster/topology'));
   cmds.push({
-    argv: ['iptables-restore'],
+    argv: [iptablesTool(cfg.iptablesBackend, 'iptables-restore')],
     netns: router,
     input: ['*nat', `-A POSTROUTING -s ${cfg.underlayCIDR} -o eth1 -m comment --comment "${tag(cfg.name)} cloud NAT gateway" -j MASQUERADE`, 'COMMIT', ''].join('\n'),
     why: 'the cloud NAT gateway: node addresses leave as the router\'s public address',
@@ -102,7 +103,7 @@ export function nodeHostCommands(cfg: ClusterConfig, n: NodeSpec): Cmd[] {
   );
   cmds.push(sysctl(ns(n.name), 'net.ipv4.ip_forward=1', 'a node routes for its pods', `node/${n.name}`));
   cmds.push({
-    argv: ['iptables-restore', '--noflush'],
+    argv: [iptablesTool(cfg.iptablesBackend, 'iptables-restore'), '--noflush'],
     netns: ns(n.name),
     input: [
       '*nat',

@@ -98,7 +98,7 @@ test('up without a needed tool names the package to install, and creates nothing
   if (!rootOrSkip(t)) return;
   const bin = path.join(dir, 'bin');
   mkdirSync(bin);
-  for (const tool of ['node', 'ip', 'iptables', 'iptables-restore', 'nsenter', 'unshare', 'sysctl', 'sh', 'dirname', 'tr', 'grep', 'paste']) symlinkSync(which(tool), path.join(bin, tool));
+  for (const tool of ['node', 'ip', 'iptables', 'iptables-restore', 'nsenter', 'unshare', 'sysctl', 'sh', 'dirname', 'tr', 'grep', 'paste', 'iptables-legacy-restore', 'conntrack']) symlinkSync(which(tool), path.join(bin, tool));
   chmodSync(bin, 0o755);
   const other = randomName('notool');
   const r = await execa(KUBELAB, ['--name', other, 'up'], { reject: false, env: { PATH: bin }, extendEnv: false });

@@ -67,7 +67,9 @@ test('SIGKILL of every daemon, then up: same pod addresses, no duplicated kernel
           execa('ip', ['-n', hostNetns(name, n), 'route']),
           execa('ip', ['-n', hostNetns(name, n), '-br', 'link']),
           execa('ip', ['-n', hostNetns(name, n), '-br', 'addr']),
-          execa('ip', ['netns', 'exec', hostNetns(name, n), 'iptables-save']),
+          // The lab's backend is iptables-legacy (src/driver/iptables.ts); the nft one must stay empty.
+          execa('ip', ['netns', 'exec', hostNetns(name, n), 'iptables-legacy-save']),
+          execa('ip', ['netns', 'exec', hostNetns(name, n), 'iptables-nft-save']),
         ]),
       )
     )
