@@ -2,6 +2,7 @@
 // nodes, balancing over 3 endpoints, ClientIP affinity, hairpin, NodePort on every node, LoadBalancer
 // from the external host through the router, externalTrafficPolicy Local keeping the client's IP,
 // and a removed endpoint's stale UDP conntrack entry cleared. Bad Services get field errors.
+import { rmSync, writeFileSync } from 'node:fs';
 import test from 'ava';
 import { execa } from 'execa';
 import type { ApiClient } from '../../../src/api/client.ts';
@@ -134,6 +135,28 @@ for (const mode of ['iptables', 'nftables'] as const) {
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add((await inNetns(hostNetns(ctx!.name, 'ext'), `http://${ip}/`)).pod);
     t.true(seen.size >= 1);
+  });
+
+  test.serial(`${mode}: a failing readiness probe takes the pod out of its service's endpoints, and back in`, async (t) => {
+    if (!rootOrSkip(t)) return;
+    const flag = `/tmp/kubelab-ready-${ctx!.name}`;
+    t.teardown(() => rmSync(flag, { force: true }));
+    writeFileSync(flag, 'ok');
+    const pod = echoPod('gated', 'node1', { gate: 'yes' }).replace(
+      'readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}',
+      `readinessProbe: {exec: {command: [test, -f, ${flag}]}, periodSeconds: 1, failureThreshold: 1}`,
+    );
+    const svc = `apiVersion: v1\nkind: Service\nmetadata: {name: gated}\nspec:\n  selector: {gate: "yes"}\n  ports: [{port: 80, targetPort: 8080}]\n`;
+    await kubelab(ctx!.name, ['apply', '-f', '-'], { input: `${pod}---\n${svc}` });
+    const addresses = async () => ((await ctx!.client.get('Endpoints', 'gated')) as any).subsets?.flatMap((s: any) => (s.addresses ?? []).map((a: any) => a.targetRef.name)) ?? [];
+    t.true(await waitFor(async () => (await addresses()).includes('gated'), 30_000), 'ready: listed');
+    rmSync(flag);
+    t.true(await waitFor(async () => !(await addresses()).includes('gated'), 30_000), 'probe failing: removed');
+    const notReady = ((await ctx!.client.get('Endpoints', 'gated')) as any).subsets?.flatMap((s: any) => (s.notReadyAddresses ?? []).map((a: any) => a.targetRef.name));
+    t.deepEqual(notReady, ['gated']);
+    writeFileSync(flag, 'ok');
+    t.true(await waitFor(async () => (await addresses()).includes('gated'), 30_000), 'probe passing again: back');
+    await kubelab(ctx!.name, ['delete', 'pod', 'gated', '--now']);
   });
 
   test.serial(`${mode}: walk to a service: the DNAT, the rule and the conntrack entry, and the reply un-NATed by conntrack`, async (t) => {
