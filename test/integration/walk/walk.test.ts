@@ -131,7 +131,7 @@ test.serial('walking to a pod IP, and bad targets get clear errors', async (t) =
   const r = await walk(vx, ['a', `${c.status.podIP}:8080`]);
   t.is(r.to.pod, 'default/c');
   const missing = await kubelab(vx, ['walk', 'a', 'nosuchpod'], { reject: false });
-  t.regex(missing.stderr, /pod default\/nosuchpod not found/);
+  t.regex(missing.stderr, /no pod or service default\/nosuchpod/);
   const badPort = await kubelab(vx, ['walk', 'a', 'c:70000'], { reject: false });
   t.regex(badPort.stderr, /port 70000 is out of range/);
 });
