@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const stamp = path.join(dist, '.built');
-const entries = { kubelab: 'src/cli/main.ts', daemons: 'src/daemons/main.ts', agnhost: 'src/workloads/agnhost.ts' };
+const entries = { kubelab: 'src/cli/main.ts', daemons: 'src/daemons/main.ts', agnhost: 'src/workloads/agnhost.ts', dns: 'src/dns/main.ts' };
 
 function newest(dir) {
   let t = 0;

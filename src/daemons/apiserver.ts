@@ -18,6 +18,40 @@ async function ensureObject(client: ApiClient, obj: KubeObject): Promise<void> {
   }
 }
 
+/**
+ * The cluster DNS add-on: the Service kube-system/kube-dns on 10.96.0.10 (53/UDP and 53/TCP) in front of
+ * two pods of the kubelab/dns image, which read the API and forward other names to the lab's internet
+ * resolver on the external host.
+ */
+async function ensureDnsAddon(client: ApiClient, cluster: string, api: { host: string; port: number }, upstream: string): Promise<void> {
+  const labels = { 'k8s-app': 'kube-dns' };
+  await ensureObject(client, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { ...labels, 'kubernetes.io/name': 'CoreDNS' } },
+    spec: { selector: labels, clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }] },
+  });
+  for (const i of [0, 1]) {
+    await ensureObject(client, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `coredns-${i}`, namespace: 'kube-system', labels },
+      spec: {
+        containers: [
+          {
+            name: 'dns',
+            image: 'kubelab/dns',
+            args: ['cluster', '--api', `${api.host}:${api.port}`, '--token-file', paths.token(cluster), '--listen', '0.0.0.0:53', '--upstream', `${upstream}:53`],
+            ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }],
+            readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 1 },
+          },
+        ],
+        dnsPolicy: 'Default',
+      },
+    });
+  }
+}
+
 export async function runApiServer(cluster: string): Promise<void> {
   const cfg = readConfig(cluster);
   const token = readToken(cluster);
@@ -50,6 +84,7 @@ export async function runApiServer(cluster: string): Promise<void> {
   // The kubernetes service: 10.96.0.1:443 in front of the API server, with hand-managed endpoints.
   await ensureObject(client, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.apiServer.port }] } });
   await ensureObject(client, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' }, subsets: [{ addresses: [{ ip: cfg.apiServer.host }], ports: [{ name: 'https', port: cfg.apiServer.port, protocol: 'TCP' }] }] });
+  await ensureDnsAddon(client, cluster, cfg.apiServer, cfg.externalHostIP);
   const runner = createRunner({ transcript: paths.transcript(cluster), component: 'controllers' });
   const controllers = new ControllerManager(client, log, { cluster, routerNetns: hostNetns(cluster, 'router'), underlayCIDR: cfg.underlayCIDR, runner, iptables: cfg.iptablesBackend });
   await controllers.start();

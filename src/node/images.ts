@@ -3,6 +3,7 @@
 // entrypoint, a default command and an environment) on the node's own filesystem.
 //   busybox            Debian's busybox-static, its applets first on PATH
 //   agnhost            kubelab's test server (src/workloads/agnhost.ts), agnhost-compatible
+//   kubelab/dns        the cluster DNS add-on (src/dns)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -54,6 +55,9 @@ export function resolveImage(ref: string, imagesDir: string): ResolvedImage {
     if (!existsSync(BUSYBOX)) throw new ImageError(`image ${ref}: ${BUSYBOX} is missing (install Debian's busybox-static)`);
     return { ref, entrypoint: [], cmd: ['sh'], env: { PATH: busyboxBin(imagesDir) } };
   }
+  if (name === 'kubelab/dns') {
+    return { ref, entrypoint: [process.execPath, path.join(repoRoot(), 'dist', 'dns.mjs')], cmd: ['cluster'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } };
+  }
   if (AGNHOST.has(name)) {
     return {
       ref,
@@ -62,7 +66,7 @@ export function resolveImage(ref: string, imagesDir: string): ResolvedImage {
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     };
   }
-  throw new ImageError(`image ${JSON.stringify(ref)} is not in kubelab's local image store (known: busybox, agnhost)`);
+  throw new ImageError(`image ${JSON.stringify(ref)} is not in kubelab's local image store (known: busybox, agnhost, kubelab/dns)`);
 }
 
 /** Kubernetes' rule: command replaces the entrypoint (and drops the image's cmd); args replace cmd. */

@@ -73,6 +73,12 @@ function daemonSpecs(cfg: ClusterConfig): { component: string; netns: string; ar
       argv: [process.execPath, '--enable-source-maps', daemon, 'apiserver', '--cluster', cfg.name],
       why: 'the API server and the controllers',
     },
+    {
+      component: 'ext-dns',
+      netns: hostNetns(cfg.name, 'ext'),
+      argv: [process.execPath, path.join(repoRoot(), 'dist/dns.mjs'), 'upstream', '--listen', `${cfg.externalHostIP}:53`],
+      why: "the internet's resolver on the external host: example.com and friends, for the labs",
+    },
     ...cfg.nodes.map((n) => ({
       component: `node-${n.name}`,
       netns: hostNetns(cfg.name, n.name),

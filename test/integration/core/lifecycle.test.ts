@@ -76,7 +76,18 @@ test('SIGKILL of every daemon, then up: same pod addresses, no duplicated kernel
       // Time stamps and packet counters move with traffic; the objects and rules must not.
       .map((p) => String(p.stdout).replace(/^# (Generated|Completed) .*$/gm, '').replace(/\[\d+:\d+\]/g, '[-]'))
       .join('\n');
-  const kernelBefore = await kernel();
+  // The node daemons program their rules asynchronously: compare only a state that has settled.
+  const settled = async () => {
+    let last = await kernel();
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await kernel();
+      if (now === last) return now;
+      last = now;
+    }
+    return last;
+  };
+  const kernelBefore = await settled();
   const netnsBefore = readdirSync('/run/netns').filter((n) => n.startsWith(netnsPrefix(name))).sort();
 
   for (const f of readdirSync(paths.pidDir(name))) {
@@ -94,7 +105,7 @@ test('SIGKILL of every daemon, then up: same pod addresses, no duplicated kernel
   t.is(after.get('cli')!.status!.podIP, before.get('cli')!.status!.podIP);
   // The containers kept running through the crash, as they do under a real kubelet.
   t.is(after.get('srv')!.status!.containerStatuses![0]!.restartCount, 0);
-  t.is(await kernel(), kernelBefore);
+  t.is(await settled(), kernelBefore);
   t.deepEqual(readdirSync('/run/netns').filter((n) => n.startsWith(netnsPrefix(name))).sort(), netnsBefore);
   const r = await kubelab(name, ['exec', 'cli', '--', 'wget', '-qO-', `http://${after.get('srv')!.status!.podIP}:8080/`]);
   t.is(JSON.parse(r.stdout).pod, 'srv');
