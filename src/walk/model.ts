@@ -73,6 +73,8 @@ export interface WalkReport {
   hops: Hop[];
   missed: MissedPoint[];
   arp: ArpExchange[];
+  /** The DNS lookups of the exchange (a service walked to by name), as the client's eth0 saw them. */
+  dns?: { ts: number; direction: 'query' | 'answer'; server: string; id: number; name: string; type: string; rcode?: string; answers: string[] }[];
   routes: RouteLookup[];
   startedAt: string;
   durationMs: number;

@@ -38,6 +38,10 @@ export function renderWalk(r: WalkReport): string {
     for (const h of hops) out.push(...hopLines(h, first));
     for (const m of r.missed.filter((x) => x.direction === direction)) out.push(`   -  ${m.node} / ${m.interface}: ${m.reason}`);
   }
+  if (r.dns?.length) {
+    out.push('', `DNS (the client's resolver asks ${r.dns[0]!.server}, the cluster DNS service, following its search path)`);
+    for (const d of r.dns) out.push(`  ${(((d.ts - first) * 1000).toFixed(3) + ' ms').padStart(10)}  ${d.direction === 'query' ? `query  ${d.type} ${d.name}` : `answer ${d.type} ${d.name}: ${d.rcode}${d.answers.length ? ` ${d.answers.join(', ')}` : ''}`}`);
+  }
   if (r.arp.length) {
     out.push('', 'ARP (who asked whom for a MAC address)');
     for (const a of r.arp) out.push(`  ${a.point.padEnd(16)} ${(((a.ts - first) * 1000).toFixed(3) + ' ms').padStart(10)}  ${a.summary}`);

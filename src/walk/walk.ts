@@ -167,14 +167,37 @@ function annotateNat(hops: Hop[], svc: ServiceTarget, nat: NatEvidence): void {
   });
 }
 
+/** The DNS queries the client sent and the answers it got, as seen on its own eth0. */
+function dnsExchanges(packets: DecodedPacket[]): NonNullable<WalkReport['dns']> {
+  const out: NonNullable<WalkReport['dns']> = [];
+  for (const p of packets) {
+    const d = findLayer(p.layers, 'dns');
+    const ip = findLayer(p.layers, 'ipv4');
+    if (!d || !ip) continue;
+    const q = d.questions[0];
+    out.push({
+      ts: p.ts,
+      direction: d.qr ? 'answer' : 'query',
+      server: d.qr ? ip.src : ip.dst,
+      id: d.id,
+      name: q?.name ?? '',
+      type: q?.type ?? '',
+      rcode: d.qr ? d.rcodeName : undefined,
+      answers: d.answers.map((a) => `${a.type} ${a.data}`),
+    });
+  }
+  return out;
+}
+
 function defaultPort(pod: Pod, protocol: 'tcp' | 'udp'): number {
   const want = protocol.toUpperCase();
   for (const c of pod.spec.containers) for (const p of c.ports ?? []) if ((p.protocol ?? 'TCP') === want) return p.containerPort;
   return protocol === 'tcp' ? 8080 : 8081;
 }
 
-function exchangeArgv(flow: Flow): string[] {
-  if (flow.protocol === 'tcp') return ['timeout', '5', 'busybox', 'wget', '-qO-', `http://${flow.dstIP}:${flow.port}/`];
+function exchangeArgv(flow: Flow, hostName?: string): string[] {
+  // A service named by the user is reached by its name, so the walk shows the DNS lookup too.
+  if (flow.protocol === 'tcp') return ['timeout', '5', 'busybox', 'wget', '-qO-', `http://${hostName ?? flow.dstIP}:${flow.port}/`];
   // Debian's busybox nc has no UDP mode: bash's /dev/udp sends one datagram, and dd reads exactly one
   // datagram back (a single read of a whole block; bash's own read would take one byte of it).
   if (flow.protocol === 'udp') return ['bash', '-c', `exec 3<>/dev/udp/${flow.dstIP}/${flow.port}; echo hostname >&3; timeout 3 dd bs=65535 count=1 status=none <&3`];
@@ -241,7 +264,8 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
     const sendTo: Flow = service
       ? { protocol: opts.protocol, srcIP: src.ip, dstIP: service.vip, port: service.port }
       : { protocol: opts.protocol, srcIP: src.ip, dstIP: candidates[0]!.dst.ip, port: candidates[0]!.port };
-    const argv = exchangeArgv(sendTo);
+    const hostName = service && target.kind === 'service' && target.byName && opts.protocol === 'tcp' ? (service.namespace === src.namespace ? service.serviceName : `${service.serviceName}.${service.namespace}`) : undefined;
+    const argv = exchangeArgv(sendTo, hostName);
     const result = await execa('ip', ['netns', 'exec', podNetns(cluster, src.namespace, src.name), ...argv], { reject: false, timeout: 10_000 });
     const exchange = { command: argv.join(' '), ok: result.exitCode === 0, output: String(result.stdout || result.stderr).trim().slice(0, 500) };
 
@@ -271,6 +295,7 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
       routes.push({ direction: r.direction, node: r.node, netns: r.netns, atPoint: r.atPoint, command: r.argv.join(' '), result: String(out.stdout || out.stderr).trim() });
     }
     const { hops, missed, arp } = analyze(path_.points, packets, flow, path_.sameNode);
+    const dns = dnsExchanges(packets.get(`${src.name}.eth0`) ?? []);
     if (service && nat) annotateNat(hops, service, nat);
     for (const r of routes) {
       const hop = hops.find((h) => h.point === r.atPoint && h.direction === r.direction);
@@ -298,6 +323,7 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
       hops,
       missed,
       arp,
+      ...(dns.length ? { dns } : {}),
       routes,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
