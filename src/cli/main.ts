@@ -7,6 +7,7 @@ import { downCommand, statusCommand, upCommand } from './commands/cluster.ts';
 import { execCommand, logsCommand } from './commands/pods.ts';
 import { explainCommand } from './commands/explain.ts';
 import { walkCommand } from './commands/walk.ts';
+import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
 import { reportError } from './context.ts';
 
 const program = new Command();
@@ -112,6 +113,24 @@ program
   .option('-f, --follow', 'keep printing as it grows')
   .option('--tail <lines>', 'only the last lines')
   .action(action(async (pod, o) => logsCommand(pod, { ...g(), ...o })));
+
+program
+  .command('scale')
+  .description('set the replicas of a deployment or replicaset: ./kubelab scale deployment/web --replicas 5')
+  .argument('<target>', 'deployment/NAME or replicaset/NAME')
+  .requiredOption('--replicas <n>', 'the number of pods')
+  .option('-n, --namespace <ns>', 'namespace')
+  .action(action(async (target, o) => scaleCommand(target, { ...g(), ...o })));
+
+program
+  .command('rollout')
+  .description('rollout status|history|undo deployment/NAME [--to-revision N]')
+  .argument('<action>', 'status, history or undo')
+  .argument('<target>', 'deployment/NAME')
+  .option('-n, --namespace <ns>', 'namespace')
+  .option('--to-revision <n>', 'undo: the revision to go back to (default: the previous one)')
+  .option('--timeout <seconds>', 'status: how long to wait', '120')
+  .action(action(async (act, target, o) => rolloutCommand(act, target, { ...g(), ...o })));
 
 program
   .command('walk')

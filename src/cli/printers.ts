@@ -57,6 +57,42 @@ export function printTable(kind: string, items: KubeObject[], opts: { wide: bool
       ]);
     case 'Node':
       return table([['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(opts.wide ? ['INTERNAL-IP', 'POD-CIDR'] : [])], ...items.map((n) => nodeRow(n as Node, opts.wide))]);
+    case 'Service':
+      return table([
+        [...ns, 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE'],
+        ...items.map((s) => [
+          ...(opts.allNamespaces ? [s.metadata.namespace ?? ''] : []),
+          s.metadata.name,
+          s.spec?.type ?? 'ClusterIP',
+          s.spec?.clusterIP ?? '<none>',
+          s.spec?.type === 'ExternalName' ? s.spec.externalName : (s.status?.loadBalancer?.ingress ?? []).map((i: any) => i.ip).join(',') || (s.spec?.type === 'LoadBalancer' ? '<pending>' : '<none>'),
+          (s.spec?.ports ?? []).map((p: any) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') || '<none>',
+          age(s.metadata.creationTimestamp),
+        ]),
+      ]);
+    case 'Endpoints':
+      return table([
+        [...ns, 'NAME', 'ENDPOINTS', 'AGE'],
+        ...items.map((e) => {
+          const list = ((e.subsets as any[]) ?? []).flatMap((s) => (s.addresses ?? []).flatMap((a: any) => (s.ports ?? []).map((p: any) => `${a.ip}:${p.port}`)));
+          return [...(opts.allNamespaces ? [e.metadata.namespace ?? ''] : []), e.metadata.name, list.length ? list.slice(0, 3).join(',') + (list.length > 3 ? ` + ${list.length - 3} more...` : '') : '<none>', age(e.metadata.creationTimestamp)];
+        }),
+      ]);
+    case 'Deployment':
+      return table([
+        [...ns, 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'],
+        ...items.map((d) => [...(opts.allNamespaces ? [d.metadata.namespace ?? ''] : []), d.metadata.name, `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`, String(d.status?.updatedReplicas ?? 0), String(d.status?.availableReplicas ?? 0), age(d.metadata.creationTimestamp)]),
+      ]);
+    case 'ReplicaSet':
+      return table([
+        [...ns, 'NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE'],
+        ...items.map((r) => [...(opts.allNamespaces ? [r.metadata.namespace ?? ''] : []), r.metadata.name, String(r.spec?.replicas ?? 1), String(r.status?.replicas ?? 0), String(r.status?.readyReplicas ?? 0), age(r.metadata.creationTimestamp)]),
+      ]);
+    case 'DaemonSet':
+      return table([
+        [...ns, 'NAME', 'DESIRED', 'CURRENT', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE'],
+        ...items.map((d) => [...(opts.allNamespaces ? [d.metadata.namespace ?? ''] : []), d.metadata.name, String(d.status?.desiredNumberScheduled ?? 0), String(d.status?.currentNumberScheduled ?? 0), String(d.status?.numberReady ?? 0), String(d.status?.updatedNumberScheduled ?? 0), String(d.status?.numberAvailable ?? 0), age(d.metadata.creationTimestamp)]),
+      ]);
     case 'Namespace':
       return table([['NAME', 'STATUS', 'AGE'], ...items.map((n) => [n.metadata.name, (n.status as any)?.phase ?? 'Active', age(n.metadata.creationTimestamp)])]);
     default:

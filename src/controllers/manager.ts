@@ -10,6 +10,7 @@ import type { IptablesBackend } from '../driver/iptables.ts';
 import { parseJson } from '../driver/runner.ts';
 import { lbTargets, routerCommands } from './cloud.ts';
 import { computeEndpoints, computeSlices } from './endpoints.ts';
+import { WorkloadController } from './workload-controller.ts';
 import { allocatePodCIDR } from './podcidr.ts';
 import { schedule } from './scheduler.ts';
 
@@ -31,7 +32,12 @@ export class ControllerManager {
   private services!: Informer<KubeObject>;
   private endpoints!: Informer<KubeObject>;
   private slices!: Informer<KubeObject>;
+  private deployments!: Informer<KubeObject>;
+  private replicasets!: Informer<KubeObject>;
+  private daemonsets!: Informer<KubeObject>;
+  private workloads!: WorkloadController;
   private lastRouter = '';
+  private readonly bound = new Map<string, { node: string; at: number }>();
   private pending = false;
   private running = false;
   private timer?: NodeJS.Timeout;
@@ -52,7 +58,11 @@ export class ControllerManager {
     this.services = inform<KubeObject>(this.client, 'Service', {}, kick, err);
     this.endpoints = inform<KubeObject>(this.client, 'Endpoints', {}, kick, err);
     this.slices = inform<KubeObject>(this.client, 'EndpointSlice', {}, kick, err);
-    await Promise.all([this.nodes.synced, this.pods.synced, this.namespaces.synced, this.services.synced, this.endpoints.synced, this.slices.synced]);
+    this.deployments = inform<KubeObject>(this.client, 'Deployment', {}, kick, err);
+    this.replicasets = inform<KubeObject>(this.client, 'ReplicaSet', {}, kick, err);
+    this.daemonsets = inform<KubeObject>(this.client, 'DaemonSet', {}, kick, err);
+    this.workloads = new WorkloadController(this.client, this.log, { deployments: this.deployments, replicasets: this.replicasets, daemonsets: this.daemonsets, pods: this.pods, nodes: this.nodes });
+    await Promise.all([this.nodes.synced, this.pods.synced, this.namespaces.synced, this.services.synced, this.endpoints.synced, this.slices.synced, this.deployments.synced, this.replicasets.synced, this.daemonsets.synced]);
     // A periodic resync catches anything a failed write left behind.
     this.timer = setInterval(kick, 5000);
     this.kick();
@@ -66,6 +76,9 @@ export class ControllerManager {
     this.services?.stop();
     this.endpoints?.stop();
     this.slices?.stop();
+    this.deployments?.stop();
+    this.replicasets?.stop();
+    this.daemonsets?.stop();
   }
 
   /** Coalesces bursts of events into one reconcile pass at a time. */
@@ -88,6 +101,7 @@ export class ControllerManager {
 
   private async reconcile(): Promise<void> {
     await this.allocateSubnets();
+    await this.workloads.reconcile();
     await this.schedulePods();
     await this.reconcileEndpoints();
     await this.loadBalancers();
@@ -186,7 +200,17 @@ export class ControllerManager {
   private async schedulePods(): Promise<void> {
     const nodes = [...this.nodes.cache.values()];
     const counts = new Map<string, number>();
-    for (const p of this.pods.cache.values()) if (p.spec.nodeName) counts.set(p.spec.nodeName, (counts.get(p.spec.nodeName) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (const p of this.pods.cache.values()) {
+      if (!p.spec.nodeName) continue;
+      counts.set(p.spec.nodeName, (counts.get(p.spec.nodeName) ?? 0) + 1);
+      seen.add(p.metadata.uid!);
+    }
+    // Bindings this scheduler made that the cache does not show yet still count, so a burst spreads.
+    for (const [uid, b] of this.bound) {
+      if (seen.has(uid) || Date.now() - b.at > 10_000) this.bound.delete(uid);
+      else counts.set(b.node, (counts.get(b.node) ?? 0) + 1);
+    }
     const unbound = [...this.pods.cache.values()]
       .filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
@@ -197,6 +221,7 @@ export class ControllerManager {
         if ('node' in decision) {
           await this.client.patch('Pod', pod.metadata.name, ns, { metadata: { resourceVersion: pod.metadata.resourceVersion }, spec: { nodeName: decision.node } });
           counts.set(decision.node, (counts.get(decision.node) ?? 0) + 1);
+          this.bound.set(pod.metadata.uid!, { node: decision.node, at: Date.now() });
           this.log(`scheduled ${ns}/${pod.metadata.name} to ${decision.node}`);
         } else {
           const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
@@ -215,6 +240,10 @@ export class ControllerManager {
     for (const ns of this.namespaces.cache.values()) {
       if (!ns.metadata.deletionTimestamp) continue;
       const name = ns.metadata.name;
+      // Controllers first, so nothing recreates the pods deleted below.
+      for (const [kind, inf] of [['Deployment', this.deployments], ['DaemonSet', this.daemonsets], ['ReplicaSet', this.replicasets], ['Service', this.services]] as const) {
+        for (const o of inf.cache.values()) if (o.metadata.namespace === name) await this.client.delete(kind, o.metadata.name, name).catch(ignoreConflict);
+      }
       const held = [...this.pods.cache.values()].filter((p) => p.metadata.namespace === name);
       for (const pod of held) {
         if (pod.metadata.deletionTimestamp) continue;
