@@ -38,6 +38,7 @@ export class ControllerManager {
   private workloads!: WorkloadController;
   private lastRouter = '';
   private readonly bound = new Map<string, { node: string; at: number }>();
+  private readonly boundOwner = new Map<string, string>();
   private pending = false;
   private running = false;
   private timer?: NodeJS.Timeout;
@@ -208,20 +209,31 @@ export class ControllerManager {
     }
     // Bindings this scheduler made that the cache does not show yet still count, so a burst spreads.
     for (const [uid, b] of this.bound) {
-      if (seen.has(uid) || Date.now() - b.at > 10_000) this.bound.delete(uid);
+      if (seen.has(uid) || Date.now() - b.at > 10_000) {
+        this.bound.delete(uid);
+        this.boundOwner.delete(uid);
+      }
       else counts.set(b.node, (counts.get(b.node) ?? 0) + 1);
     }
     const unbound = [...this.pods.cache.values()]
       .filter((p) => !p.spec.nodeName && !p.metadata.deletionTimestamp)
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+    const ownerOf = (p: Pod) => p.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+    const placed = [...this.pods.cache.values()].filter((p) => p.spec.nodeName).map((p) => ({ owner: ownerOf(p), node: p.spec.nodeName! }));
+    for (const [uid, b] of this.bound) placed.push({ owner: this.boundOwner.get(uid), node: b.node });
     for (const pod of unbound) {
-      const decision = schedule(pod, nodes, counts);
+      const owner = ownerOf(pod);
+      const siblings = new Map<string, number>();
+      if (owner) for (const x of placed) if (x.owner === owner) siblings.set(x.node, (siblings.get(x.node) ?? 0) + 1);
+      const decision = schedule(pod, nodes, counts, siblings);
       const ns = pod.metadata.namespace;
       try {
         if ('node' in decision) {
           await this.client.patch('Pod', pod.metadata.name, ns, { metadata: { resourceVersion: pod.metadata.resourceVersion }, spec: { nodeName: decision.node } });
           counts.set(decision.node, (counts.get(decision.node) ?? 0) + 1);
           this.bound.set(pod.metadata.uid!, { node: decision.node, at: Date.now() });
+          if (owner) this.boundOwner.set(pod.metadata.uid!, owner);
+          placed.push({ owner, node: decision.node });
           this.log(`scheduled ${ns}/${pod.metadata.name} to ${decision.node}`);
         } else {
           const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');

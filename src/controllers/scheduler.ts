@@ -1,6 +1,7 @@
 // Pure scheduling: which node a pod lands on. It honours spec.nodeName (already bound),
 // nodeSelector, node taints against the pod's tolerations, unschedulable nodes, and nodes that
-// have no pod subnet yet; among the nodes that fit it spreads pods, fewest pods first.
+// have no pod subnet yet; among the nodes that fit it spreads the replicas of one controller first
+// (kube-scheduler's default topology spread over hostnames), then pods in general, fewest first.
 import type { Node, Pod, Taint } from '../api/types.ts';
 
 export type Decision = { node: string } | { unschedulable: string };
@@ -13,7 +14,7 @@ function tolerates(pod: Pod, taint: Taint): boolean {
   });
 }
 
-export function schedule(pod: Pod, nodes: Node[], podsPerNode: Map<string, number>): Decision {
+export function schedule(pod: Pod, nodes: Node[], podsPerNode: Map<string, number>, siblingsPerNode: Map<string, number> = new Map()): Decision {
   const reasons = new Map<string, number>();
   const reject = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
   const fits = nodes.filter((n) => {
@@ -29,6 +30,7 @@ export function schedule(pod: Pod, nodes: Node[], podsPerNode: Map<string, numbe
     const detail = [...reasons].map(([why, n]) => `${n} ${why}`).sort().join(", "); // kube-scheduler sorts the formatted reasons
     return { unschedulable: `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.` };
   }
-  fits.sort((a, b) => (podsPerNode.get(a.metadata.name) ?? 0) - (podsPerNode.get(b.metadata.name) ?? 0) || a.metadata.name.localeCompare(b.metadata.name));
+  const n = (m: Map<string, number>, node: Node) => m.get(node.metadata.name) ?? 0;
+  fits.sort((a, b) => n(siblingsPerNode, a) - n(siblingsPerNode, b) || n(podsPerNode, a) - n(podsPerNode, b) || a.metadata.name.localeCompare(b.metadata.name));
   return { node: fits[0]!.metadata.name };
 }
