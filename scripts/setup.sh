@@ -14,6 +14,7 @@ PACKAGES=(
   iproute2 iptables nftables tcpdump conntrack ipset procps util-linux kmod
   etcd-server etcd-client busybox-static
   dnsutils curl tshark chromium
+  qemu-system-x86 xz-utils
 )
 
 missing=()

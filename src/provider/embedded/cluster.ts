@@ -15,6 +15,7 @@ import { clusterDir, hostNetns, isPodNetns, netnsPrefix, OWNER_ENV, paths, state
 import { alive, findMarked, type ProcRef, startTime, stopProcess, waitFor } from '../../util/proc.ts';
 import { type ClusterConfig, makeConfig, type Overlay, type ProxyMode, readConfig } from '../config.ts';
 import { preflight } from '../preflight.ts';
+import { IPVS_MISSING, ipvsAvailable } from '../../proxy/ipvs.ts';
 import { joinNodeCommands, topologyCommands, topologyNamespaces } from './topology.ts';
 
 /** The daemons run from the bundle in dist/ (built here if the sources changed since the last build). */
@@ -170,11 +171,8 @@ export async function up(opts: UpOptions): Promise<ClusterConfig> {
   const leftovers = clusterNetns(opts.name);
   if (leftovers.length) throw new ClusterError(`namespaces of a cluster named ${opts.name} exist without its state (${leftovers.join(', ')}): run ./kubelab down --name ${opts.name} first`);
 
-  if (opts.proxyMode === 'ipvs' && !existsSync('/proc/net/ip_vs')) {
-    throw new ClusterError(
-      'proxy mode ipvs needs the kernel\'s IP Virtual Server (CONFIG_IP_VS, module ip_vs), which this kernel does not have and cannot load: use --proxy-mode iptables or --proxy-mode nftables (kubelab proves its IPVS configuration in a qemu guest instead)',
-    );
-  }
+  if (opts.proxyMode === 'ipvs' && !ipvsAvailable()) throw new ClusterError(IPVS_MISSING);
+  if (opts.proxyMode === 'ipvs') throw new ClusterError('proxy mode ipvs is proven in a qemu guest (test/integration/vm) but not yet wired into the node daemons: use --proxy-mode iptables or nftables');
   const cfg = makeConfig(opts.name, opts.nodes ?? 2, opts.overlay ?? 'vxlan', opts.proxyMode);
   try {
     mkdirSync(clusterDir(cfg.name), { recursive: true, mode: 0o700 });
