@@ -3,6 +3,7 @@
 // adding an entry here; the server, the store, the CLI and the manifest loader read this table.
 import { type FieldError, S, type Schema, dns1123Label, dns1123Subdomain, labelKey, labelValue, portName, validate } from './schema.ts';
 import type { KubeObject } from './types.ts';
+import { validateNetworkPolicy } from '../policy/validate.ts';
 
 export interface KindInfo {
   kind: string;
@@ -344,6 +345,7 @@ export const KINDS: KindInfo[] = [
     shortNames: ['netpol'],
     body: { spec: S.any() },
     nameRule: dns1123Subdomain,
+    check: (obj) => validateNetworkPolicy(obj),
   },
   {
     kind: 'Namespace',

@@ -74,3 +74,8 @@ test('one bad document fails the whole file', (t) => {
 test('duplicate keys in YAML are an error', (t) => {
   t.regex(problems('apiVersion: v1\nkind: Pod\nkind: Pod\nmetadata: {name: a}\n')[0]!, /m\.yaml:3: invalid YAML/);
 });
+
+test('a bad NetworkPolicy is refused with the field at fault', (t) => {
+  const p = problems('apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n  podSelector: {}\n  ingress:\n    - from:\n        - ipBlock: {cidr: 10.0.0/8}\n');
+  t.deepEqual(p, ['m.yaml:8: spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "10.0.0/8": must be a valid CIDR (NetworkPolicy np)']);
+});
