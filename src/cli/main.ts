@@ -8,6 +8,7 @@ import { execCommand, logsCommand } from './commands/pods.ts';
 import { explainCommand } from './commands/explain.ts';
 import { walkCommand } from './commands/walk.ts';
 import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
+import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts';
 import { reportError } from './context.ts';
 
 const program = new Command();
@@ -145,6 +146,24 @@ program
   .option('--html <file>', 'write a self-contained page that draws the path')
   .option('--no-arp', "keep the pods' neighbour caches (the walk then shows no ARP)")
   .action(action(async (from, to, o) => walkCommand(from, to, { ...g(), ...o })));
+
+const policy = program.command('policy').description('NetworkPolicy: the truth table and its reasons');
+policy
+  .command('verify')
+  .description('probe every pod pair on every port and protocol and compare with the policy model')
+  .option('--ports <list>', 'ports to probe', '80,81')
+  .option('--protocols <list>', 'tcp and/or udp', 'tcp,udp')
+  .option('--namespace <ns...>', 'only pods of these namespaces')
+  .option('--json', 'the results as JSON')
+  .action(action(async (o) => policyVerifyCommand({ ...g(), ...o })));
+policy
+  .command('explain')
+  .description("the model's reasoning for one connection, and the kernel chains that decide it")
+  .argument('<from>', 'the source pod')
+  .argument('<to>', 'the destination pod and port, POD:PORT')
+  .option('-n, --namespace <ns>', 'namespace of pods named without one')
+  .option('--udp', 'UDP instead of TCP')
+  .action(action(async (from, to, o) => policyExplainCommand(from, to, { ...g(), ...o })));
 
 program
   .command('explain')

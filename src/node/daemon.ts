@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { ApiClient, ApiError } from '../api/client.ts';
 import { inform } from '../api/informer.ts';
-import type { KubeObject, Node, Pod } from '../api/types.ts';
+import type { KubeObject, Namespace, Node, Pod } from '../api/types.ts';
+import type { NetworkPolicy } from '../policy/types.ts';
+import { PolicyEnforcer } from './policy.ts';
 import { proxyInput, ServiceProxy } from './proxy.ts';
 import { NODE_INDEX_ANNOTATION } from '../controllers/manager.ts';
 import { createRunner, parseJson } from '../driver/runner.ts';
@@ -84,6 +86,22 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   const serviceInformer = inform<KubeObject>(client, 'Service', {}, () => proxyKick(), (e) => log(`service watch: ${e.message}`));
   const endpointsInformer = inform<KubeObject>(client, 'Endpoints', {}, () => proxyKick(), (e) => log(`endpoints watch: ${e.message}`));
 
+  // NetworkPolicy: every pod of the cluster is a possible peer, so this one watches them all.
+  const enforcer = new PolicyEnforcer({ cluster, node: nodeName, nodeNetns, runner, iptables: cfg.iptablesBackend });
+  let policyTimer: NodeJS.Timeout | undefined;
+  let policyBusy: Promise<void> = Promise.resolve();
+  const policyKick = () => {
+    clearTimeout(policyTimer);
+    policyTimer = setTimeout(() => {
+      policyBusy = policyBusy
+        .then(() => enforcer.sync([...policyInformer.cache.values()] as unknown as NetworkPolicy[], [...namespaceInformer.cache.values()], [...allPodsInformer.cache.values()]))
+        .catch((e) => log(`policy: ${describeError(e)}`));
+    }, 50);
+  };
+  const policyInformer = inform<KubeObject>(client, 'NetworkPolicy', {}, policyKick, (e) => log(`policy watch: ${e.message}`));
+  const namespaceInformer = inform<Namespace>(client, 'Namespace', {}, policyKick, (e) => log(`namespace watch: ${e.message}`));
+  const allPodsInformer = inform<Pod>(client, 'Pod', {}, policyKick, (e) => log(`pods watch: ${e.message}`));
+
   pods.setEndpointsCheck((uid) =>
     [...endpointsInformer.cache.values()].some((e) => ((e.subsets as any[]) ?? []).some((sub) => (sub.addresses ?? []).some((a: any) => a.targetRef?.uid === uid))),
   );
@@ -147,7 +165,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     }, 'status');
   }
 
-  await Promise.all([nodeInformer.synced, podInformer.synced, serviceInformer.synced, endpointsInformer.synced]);
+  await Promise.all([nodeInformer.synced, podInformer.synced, serviceInformer.synced, endpointsInformer.synced, policyInformer.synced, namespaceInformer.synced, allPodsInformer.synced]);
   await nodesBusy;
   await pods.collectOrphans(new Set([...podInformer.cache.values()].map((p) => p.metadata.uid!)));
   log(`node ${nodeName} ready (${backend.name}, pod subnet ${podCIDR ?? 'pending'})`);
@@ -175,6 +193,9 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     podInformer.stop();
     serviceInformer.stop();
     endpointsInformer.stop();
+    policyInformer.stop();
+    namespaceInformer.stop();
+    allPodsInformer.stop();
     log('stopping (containers keep running, as with the kubelet)');
     process.exit(0);
   };

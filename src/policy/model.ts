@@ -57,7 +57,7 @@ export function policyTypes(np: NetworkPolicy): ('Ingress' | 'Egress')[] {
   return np.spec.egress ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
-function selects(np: NetworkPolicy, pod: PolicyPod): boolean {
+export function selects(np: NetworkPolicy, pod: PolicyPod): boolean {
   return (np.metadata.namespace ?? 'default') === (pod.metadata.namespace ?? 'default') && matchesSelector(np.spec.podSelector ?? {}, pod.metadata.labels ?? {});
 }
 
@@ -74,7 +74,7 @@ function namespaceLabels(cluster: Cluster, ns: string): Record<string, string> {
   return cluster.namespaces.find((n) => n.metadata.name === ns)?.metadata.labels ?? {};
 }
 
-function peerMatches(cluster: Cluster, np: NetworkPolicy, peer: PolicyPeer, other: Endpoint): boolean {
+export function peerMatches(cluster: Cluster, np: NetworkPolicy, peer: PolicyPeer, other: Endpoint): boolean {
   const ip = 'pod' in other ? other.pod.status?.podIP : other.ip;
   if (peer.ipBlock) return !!ip && inBlock(ip, peer.ipBlock);
   if (!('pod' in other)) return false; // selectors only ever match pods

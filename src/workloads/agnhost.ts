@@ -34,11 +34,13 @@ function identity(client: string, port: number | undefined) {
 }
 
 function netexec(opts: Map<string, string>): void {
-  const httpPort = Number(opts.get('http-port') ?? 8080);
-  const udpPort = opts.has('udp-port') ? Number(opts.get('udp-port')) : 8081;
-  const tcpPort = opts.has('tcp-port') ? Number(opts.get('tcp-port')) : undefined;
+  // Each port flag takes a list ("80,81"): the policy truth table serves several ports per pod.
+  const list = (v: string | undefined, d: string) => (v ?? d).split(',').map(Number).filter((n) => n > 0);
+  const httpPorts = list(opts.get('http-port'), '8080');
+  const udpPorts = list(opts.get('udp-port'), '8081');
+  const tcpPorts = list(opts.get('tcp-port'), '');
 
-  if (httpPort > 0) {
+  for (const httpPort of httpPorts) {
     http
       .createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://agnhost');
@@ -68,7 +70,7 @@ function netexec(opts: Map<string, string>): void {
       .listen(httpPort, '0.0.0.0');
   }
 
-  if (udpPort > 0) {
+  for (const udpPort of udpPorts) {
     const sock = dgram.createSocket('udp4');
     sock.on('message', (msg, rinfo) => {
       const text = msg.toString().trim();
@@ -82,9 +84,7 @@ function netexec(opts: Map<string, string>): void {
     sock.bind(udpPort, '0.0.0.0');
   }
 
-  if (tcpPort) {
-    net.createServer((s) => s.pipe(s)).listen(tcpPort, '0.0.0.0');
-  }
+  for (const tcpPort of tcpPorts) net.createServer((s) => s.pipe(s)).listen(tcpPort, '0.0.0.0');
 }
 
 function main(argv: string[]): void {
