@@ -13,6 +13,11 @@ import type { NetworkPolicy, PolicyPeer, PolicyPod, PolicyPort } from './types.t
 
 export const NP_CHAIN = 'KUBELAB-NP';
 
+/** The chain that holds one pod's rules for one direction (what `policy explain` and the walk name). */
+export function podChain(podKey: string, dir: 'Ingress' | 'Egress'): string {
+  return `KUBELAB-NP-${dir === 'Egress' ? 'E' : 'I'}-${shortHash(`${podKey}/${dir}`, 10).toUpperCase()}`;
+}
+
 const ipToInt = (ip: string) => ip.split('.').reduce((a, o) => (a * 256 + Number(o)) >>> 0, 0);
 const intToIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
 
@@ -100,7 +105,7 @@ export function compileNode(cluster: Cluster, localPods: PolicyPod[], tagText: s
     for (const dir of ['Egress', 'Ingress'] as const) {
       const selecting = cluster.policies.filter((np) => policyTypes(np).includes(dir) && selects(np, pod)).sort((a, b) => key(a).localeCompare(key(b)));
       if (selecting.length === 0) continue;
-      const chain = `KUBELAB-NP-${dir === 'Egress' ? 'E' : 'I'}-${shortHash(`${key(pod)}/${dir}`, 10).toUpperCase()}`;
+      const chain = podChain(key(pod), dir);
       chains.push({ pod: key(pod), direction: dir, chain });
       lines.push(`:${chain} - [0:0]`);
       body.push(`-A ${NP_CHAIN} ${dir === 'Egress' ? '-s' : '-d'} ${ip}/32 -m comment --comment "${key(pod)} is isolated for ${dir.toLowerCase()}" -j ${chain}`);

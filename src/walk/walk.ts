@@ -9,6 +9,9 @@ import { execa } from 'execa';
 import type { ApiClient } from '../api/client.ts';
 import type { KubeObject } from '../api/types.ts';
 import { findLayer } from '../capture/decode/find.ts';
+import { podChain } from '../policy/compile.ts';
+import { evaluate } from '../policy/model.ts';
+import type { NetworkPolicy } from '../policy/types.ts';
 import { iptablesEndpointChain, iptablesServiceChains, servicePortName } from '../proxy/names.ts';
 import type { Pod } from '../api/types.ts';
 import { decodePcap } from '../capture/decode/packet.ts';
@@ -189,6 +192,30 @@ function dnsExchanges(packets: DecodedPacket[]): NonNullable<WalkReport['dns']> 
   return out;
 }
 
+/**
+ * When NetworkPolicy denies the exchange, the last hop that saw the packet says where it was dropped:
+ * the chain of the isolated pod on its node, and the model's reason.
+ */
+async function annotatePolicy(client: ApiClient, hops: Hop[], src: Endpoint, dst: Endpoint, port: number | undefined, protocol: string): Promise<void> {
+  const policies = (await client.list('NetworkPolicy')).items as unknown as NetworkPolicy[];
+  if (!policies.length || port === undefined) return;
+  const pods = (await client.list<Pod>('Pod')).items;
+  const find = (e: Endpoint) => pods.find((p) => p.metadata.namespace === e.namespace && p.metadata.name === e.name);
+  const s = find(src);
+  const d = find(dst);
+  if (!s || !d) return;
+  const v = evaluate({ policies, namespaces: (await client.list('Namespace')).items, pods }, { src: { pod: s }, dst: { pod: d }, port, protocol: protocol.toUpperCase() as 'TCP' | 'UDP' });
+  if (v.allowed) return;
+  const dir = v.egress.allowed ? 'Ingress' : 'Egress';
+  const who = dir === 'Ingress' ? dst : src;
+  const last = hops.filter((h) => h.direction === 'there').at(-1);
+  last?.annotations.push({
+    source: 'policy',
+    text: `dropped after this hop on ${who.node} by NetworkPolicy: ${podChain(who.pod, dir)} ends in DROP (${v.reasons[dir === 'Ingress' ? 1 : 0]})`,
+    data: { chain: podChain(who.pod, dir), node: who.node, policies: dir === 'Ingress' ? v.ingress.policies : v.egress.policies },
+  });
+}
+
 function defaultPort(pod: Pod, protocol: 'tcp' | 'udp'): number {
   const want = protocol.toUpperCase();
   for (const c of pod.spec.containers) for (const p of c.ports ?? []) if ((p.protocol ?? 'TCP') === want) return p.containerPort;
@@ -297,6 +324,7 @@ export async function walk(cluster: string, client: ApiClient, from: string, to:
     const { hops, missed, arp } = analyze(path_.points, packets, flow, path_.sameNode);
     const dns = dnsExchanges(packets.get(`${src.name}.eth0`) ?? []);
     if (service && nat) annotateNat(hops, service, nat);
+    await annotatePolicy(client, hops, src, dst, opts.protocol === 'icmp' ? undefined : port, opts.protocol);
     for (const r of routes) {
       const hop = hops.find((h) => h.point === r.atPoint && h.direction === r.direction);
       hop?.annotations.push({ source: 'route', text: `routing decision in ${r.netns}: ${r.result.split('\n')[0]}`, data: { command: r.command } });

@@ -75,6 +75,30 @@ test.serial('default deny ingress in x, on TCP and UDP', async (t) => {
   await expectMatrix(t, 81, 'udp', want);
 });
 
+test.serial('a walk that NetworkPolicy drops names the chain that dropped it', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const r = JSON.parse((await kubelab(name, ['walk', 'y/a', 'x/b:80', '--json'], { reject: false })).stdout);
+  t.false(r.exchange.ok);
+  t.is(r.hops.filter((h: any) => h.direction === 'back').length, 0, 'no reply came back');
+  const last = r.hops.filter((h: any) => h.direction === 'there').at(-1);
+  const note = last.annotations.find((a: any) => a.source === 'policy');
+  t.truthy(note, JSON.stringify(last.annotations));
+  t.regex(note.text, /by NetworkPolicy: KUBELAB-NP-I-\w+ ends in DROP \(ingress to x\/b: isolated by x\/deny-ingress; no rule admits it: denied\)/);
+});
+
+test.serial('policy applies to the real destination pod after the service DNAT', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await kubelab(name, ['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Service\nmetadata: {name: xa, namespace: x}\nspec:\n  selector: {pod: a}\n  ports: [{port: 80}]\n' });
+  const vip = ((await client.get('Service', 'xa', 'x')) as any).spec.clusterIP;
+  await waitFor(async () => ((await client.get('Endpoints', 'xa', 'x')) as any).subsets?.length > 0, 20_000);
+  const get = () => kubelab(name, ['exec', '-n', 'y', 'a', '--', 'busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://${vip}/`], { reject: false });
+  t.not((await get()).exitCode, 0, 'x is deny-all: the service does not open a way around it');
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('x', 'from-y', '  podSelector: {matchLabels: {pod: a}}\n  ingress:\n    - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n') });
+  t.true(await waitFor(async () => (await get()).exitCode === 0, 15_000), 'admitted from y, through the service too');
+  await client.delete('NetworkPolicy', 'from-y', 'x');
+  await client.delete('Service', 'xa', 'x');
+});
+
 test.serial('default deny egress in x', async (t) => {
   if (!rootOrSkip(t)) return;
   await reset();
@@ -104,7 +128,7 @@ test.serial('ports: only 81/TCP is admitted to x/a; a named port and an endPort 
   await expectMatrix(t, 81, 'tcp', m('.XX......', 'X.X......', 'XX.......', 'XXX......', 'XXX......', 'XXX......', 'XXX......', 'XXX......', 'XXX......'));
 });
 
-test.serial('ipBlock with except: the z pods' own addresses are cut out of 10.244.0.0/16', async (t) => {
+test.serial('ipBlock with except: the addresses of the z pods are cut out of 10.244.0.0/16', async (t) => {
   if (!rootOrSkip(t)) return;
   await reset();
   const zIPs = (await client.list('Pod', { namespace: 'z' })).items.map((p: any) => p.status.podIP as string);
