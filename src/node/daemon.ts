@@ -183,6 +183,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
       nodesBusy = nodesBusy.then(syncNodes).catch((e) => log(`nodes: ${describeError(e)}`));
       // Once a minute the whole ruleset is written again, repairing whatever drifted.
       proxyKick(tick % 60 === 0);
+      policyKick();
       void heartbeat().catch((e) => log(`heartbeat: ${describeError(e)}`));
     }
   }, 1000);

@@ -15,18 +15,27 @@ export class PolicyEnforcer {
   constructor(private readonly ctx: { cluster: string; node: string; nodeNetns: string; runner: Runner; iptables: IptablesBackend }) {}
 
   async sync(policies: NetworkPolicy[], namespaces: Namespace[], pods: Pod[]): Promise<void> {
-    const { runner, nodeNetns, cluster, node, iptables } = this.ctx;
+    const { cluster, node } = this.ctx;
     const live = pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.podIP);
     const compiled = compileNode({ policies, namespaces, pods: live }, live.filter((p) => p.spec.nodeName === node), tag(cluster));
     const now = new Set(compiled.chains.map((c) => c.chain));
     const stale = [...this.chains].filter((c) => !now.has(c));
     let restore = compiled.restore;
-    if (stale.length) restore = restore.replace(/COMMIT\n$/, `${stale.map((c) => `:${c} - [0:0]`).join('\n')}\n${stale.map((c) => `-X ${c}`).join('\n')}\nCOMMIT\n`).replace(`:${NP_CHAIN} - [0:0]`, `:${NP_CHAIN} - [0:0]`);
-    if (restore === this.last) return;
-    await runner.run({ argv: [iptablesTool(iptables, 'iptables-restore'), '-w', '--noflush'], netns: nodeNetns, input: restore, why: `NetworkPolicy: ${compiled.chains.length} isolated pod direction(s) on this node`, owner: 'node/policy' });
+    if (stale.length) restore = restore.replace(/COMMIT\n$/, `${stale.map((c) => `:${c} - [0:0]`).join('\n')}\n${stale.map((c) => `-X ${c}`).join('\n')}\nCOMMIT\n`);
+    if (restore !== this.last) await this.apply(restore, compiled.chains.length, now);
+    await this.keepFirst();
+  }
+
+  private async apply(restore: string, count: number, now: Set<string>): Promise<void> {
+    const { runner, nodeNetns, iptables } = this.ctx;
+    await runner.run({ argv: [iptablesTool(iptables, 'iptables-restore'), '-w', '--noflush'], netns: nodeNetns, input: restore, why: `NetworkPolicy: ${count} isolated pod direction(s) on this node`, owner: 'node/policy' });
     this.chains = now;
     this.last = restore;
-    // KUBELAB-NP must be the first rule of FORWARD.
+  }
+
+  /** KUBELAB-NP must stay the first rule of FORWARD, ahead of kube-proxy's accept rules, whoever wrote last. */
+  private async keepFirst(): Promise<void> {
+    const { runner, nodeNetns, cluster, iptables } = this.ctx;
     const ipt = iptablesTool(iptables, 'iptables');
     const jump = ['-m', 'comment', '--comment', `${tag(cluster)} network policy`, '-j', NP_CHAIN];
     const forward = (await runner.run({ argv: [ipt, '-w', '-S', 'FORWARD'], netns: nodeNetns, why: 'read FORWARD', readOnly: true })).stdout.split('\n').filter((l) => l.startsWith('-A FORWARD'));

@@ -93,7 +93,10 @@ export class ServiceProxy {
         for (const rule of iptablesJumpRules(cluster)) {
           const check: Cmd = { argv: this.withBackend(jumpRuleArgv(rule, '-C')), netns: nodeNetns, why: 'is the jump rule there?', readOnly: true, okExit: [1] };
           if ((await runner.run(check)).exitCode !== 0) {
-            await runner.run({ argv: this.withBackend(jumpRuleArgv(rule, '-I')), netns: nodeNetns, why: `hook ${rule.rule.at(-1)} into ${rule.table}/${rule.chain}`, owner: 'node/proxy' });
+            // Appended, not prepended as kube-proxy does on a shared host: a node namespace's built-in
+            // chains hold only kubelab's rules, and NetworkPolicy's jump must stay ahead of these.
+            const argv = this.withBackend(jumpRuleArgv(rule, '-I')).map((a) => (a === '-I' ? '-A' : a));
+            await runner.run({ argv, netns: nodeNetns, why: `hook ${rule.rule.at(-1)} into ${rule.table}/${rule.chain}`, owner: 'node/proxy' });
           }
         }
         this.jumpsChecked = true;
