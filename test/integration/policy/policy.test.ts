@@ -113,6 +113,38 @@ test.serial('namespaceSelector AND podSelector in one peer', async (t) => {
   await expectMatrix(t, 80, 'tcp', m('.........', 'X........', 'X........', 'X........', '.........', 'X........', 'X........', 'X........', 'X........'));
 });
 
+test.serial('the same selectors as two peers are an OR; matchExpressions; allow-all adds up with a deny', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await reset();
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('x', 'or', '  podSelector: {matchLabels: {pod: a}}\n  ingress:\n    - from:\n        - namespaceSelector: {matchLabels: {ns: y}}\n        - podSelector: {matchLabels: {pod: b}}\n') });
+  await expectMatrix(t, 80, 'tcp', m('.........', '.........', 'X........', '.........', '.........', '.........', 'X........', 'X........', 'X........'));
+  await reset();
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('x', 'expr', '  podSelector: {matchLabels: {pod: a}}\n  ingress:\n    - from:\n        - namespaceSelector: {}\n          podSelector: {matchExpressions: [{key: pod, operator: NotIn, values: [c]}]}\n') });
+  await expectMatrix(t, 80, 'tcp', m('.........', '.........', 'X........', '.........', '.........', 'X........', '.........', '.........', 'X........'));
+  await reset();
+  await kubelab(name, ['apply', '-f', `${REPO}/examples/policy/deny-x.yaml`]);
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('x', 'allow-all', '  podSelector: {}\n  ingress: [{}]\n') });
+  await expectMatrix(t, 80, 'tcp', ALL);
+});
+
+test.serial('policyTypes omitted with an egress section isolates both directions', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await reset();
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('y', 'both', '  podSelector: {matchLabels: {pod: b}}\n  egress:\n    - to: [{podSelector: {matchLabels: {pod: a}}}]\n') });
+  await expectMatrix(t, 80, 'tcp', m('....X....', '....X....', '....X....', '....X....', 'XXX..XXXX', '....X....', '....X....', '....X....', '....X....'));
+});
+
+test.serial('SCTP rules compile and load even though this kernel has no SCTP sockets; TCP is unaffected', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await reset();
+  await kubelab(name, ['apply', '-f', '-'], { input: policy('x', 'sctp', '  podSelector: {}\n  ingress:\n    - ports: [{port: 80, protocol: SCTP}]\n') });
+  await expectMatrix(t, 80, 'tcp', m('.XX......', 'X.X......', 'XX.......', 'XXX......', 'XXX......', 'XXX......', 'XXX......', 'XXX......', 'XXX......'));
+  const { execa } = await import('execa');
+  const node = ((await client.get('Pod', 'a', 'x')) as any).spec.nodeName;
+  const rules = String((await execa('ip', ['netns', 'exec', `kl-${name}-${node}`, 'iptables-legacy-save', '-t', 'filter'])).stdout);
+  t.regex(rules, /-p sctp -m sctp --dport 80 .*-j ACCEPT/);
+});
+
 test.serial('ports: only 81/TCP is admitted to x/a; a named port and an endPort range', async (t) => {
   if (!rootOrSkip(t)) return;
   await reset();
