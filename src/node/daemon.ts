@@ -87,7 +87,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
   const endpointsInformer = inform<KubeObject>(client, 'Endpoints', {}, () => proxyKick(), (e) => log(`endpoints watch: ${e.message}`));
 
   // NetworkPolicy: every pod of the cluster is a possible peer, so this one watches them all.
-  const enforcer = new PolicyEnforcer({ cluster, node: nodeName, nodeNetns, runner, iptables: cfg.iptablesBackend });
+  const enforcer = new PolicyEnforcer({ cluster, node: nodeName, nodeNetns, runner, iptables: cfg.iptablesBackend, mode: cfg.proxyMode === 'nftables' ? 'nftables' : 'iptables' });
   let policyTimer: NodeJS.Timeout | undefined;
   let policyBusy: Promise<void> = Promise.resolve();
   const policyKick = () => {

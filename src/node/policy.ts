@@ -5,19 +5,29 @@ import type { Namespace, Pod } from '../api/types.ts';
 import { iptablesTool, type IptablesBackend } from '../driver/iptables.ts';
 import type { Runner } from '../driver/runner.ts';
 import { tag } from '../naming.ts';
-import { compileNode, NP_CHAIN } from '../policy/compile.ts';
+import { compileNode, compileNodeNft, NP_CHAIN } from '../policy/compile.ts';
 import type { NetworkPolicy } from '../policy/types.ts';
 
 export class PolicyEnforcer {
   private chains = new Set<string>();
   private last = '';
 
-  constructor(private readonly ctx: { cluster: string; node: string; nodeNetns: string; runner: Runner; iptables: IptablesBackend }) {}
+  constructor(private readonly ctx: { cluster: string; node: string; nodeNetns: string; runner: Runner; iptables: IptablesBackend; mode: 'iptables' | 'nftables' }) {}
 
   async sync(policies: NetworkPolicy[], namespaces: Namespace[], pods: Pod[]): Promise<void> {
     const { cluster, node } = this.ctx;
     const live = pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.podIP);
-    const compiled = compileNode({ policies, namespaces, pods: live }, live.filter((p) => p.spec.nodeName === node), tag(cluster));
+    const local = live.filter((p) => p.spec.nodeName === node);
+    if (this.ctx.mode === 'nftables') {
+      // The proxy mode's firewall: one nftables table, replaced whole in one transaction.
+      const compiled = compileNodeNft({ policies, namespaces, pods: live }, local, tag(cluster));
+      if (compiled.restore !== this.last) {
+        await this.ctx.runner.run({ argv: ['nft', '-f', '-'], netns: this.ctx.nodeNetns, input: compiled.restore, why: `NetworkPolicy (nftables): ${compiled.chains.length} isolated pod direction(s) on this node`, owner: 'node/policy' });
+        this.last = compiled.restore;
+      }
+      return;
+    }
+    const compiled = compileNode({ policies, namespaces, pods: live }, local, tag(cluster));
     const now = new Set(compiled.chains.map((c) => c.chain));
     const stale = [...this.chains].filter((c) => !now.has(c));
     let restore = compiled.restore;

@@ -81,10 +81,71 @@ function namedPortOn(pod: PolicyPod, p: PolicyPort): number | undefined {
 
 const key = (p: { metadata: { namespace?: string; name: string } }) => `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`;
 
-function rule(chain: string, addrFlag: '-s' | '-d', addr: string, port: PortMatch | undefined, target: string, comment: string): string {
-  const proto = port ? ` -p ${port.protocol}${port.dport ? ` -m ${port.protocol} --dport ${port.dport}` : ''}` : '';
-  const a = addr === '0.0.0.0/0' ? '' : ` ${addrFlag} ${addr}`;
-  return `-A ${chain}${a}${proto} -m comment --comment "${comment}" -j ${target}`;
+export interface PlanEntry {
+  /** CIDRs of the peer (the far end): sources for ingress, destinations for egress. */
+  addrs: string[];
+  port?: PortMatch;
+  comment: string;
+}
+
+export interface PodPlan {
+  pod: string;
+  ip: string;
+  direction: 'Ingress' | 'Egress';
+  chain: string;
+  entries: PlanEntry[];
+}
+
+/** Pure: for each isolated pod of the node and direction, the (peer set, port) pairs its rules admit. */
+export function planNode(cluster: Cluster, localPods: PolicyPod[]): PodPlan[] {
+  const plans: PodPlan[] = [];
+  const allPods = cluster.pods.filter((p) => p.status?.podIP);
+  for (const pod of [...localPods].sort((a, b) => key(a).localeCompare(key(b)))) {
+    const ip = pod.status?.podIP;
+    if (!ip) continue;
+    for (const dir of ['Egress', 'Ingress'] as const) {
+      const selecting = cluster.policies.filter((np) => policyTypes(np).includes(dir) && selects(np, pod)).sort((a, b) => key(a).localeCompare(key(b)));
+      if (selecting.length === 0) continue;
+      const entries: PlanEntry[] = [];
+      for (const np of selecting) {
+        const rules = (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? [];
+        rules.forEach((r, ri) => {
+          const listed = (dir === 'Ingress' ? (r as { from?: PolicyPeer[] }).from : (r as { to?: PolicyPeer[] }).to) ?? [];
+          const peers: (PolicyPeer | undefined)[] = listed.length ? listed : [undefined];
+          const ports: (PolicyPort | undefined)[] = r.ports?.length ? r.ports : [undefined];
+          const comment = `${key(np)} ${dir.toLowerCase()}[${ri}]`;
+          for (const peer of peers) {
+            for (const port of ports) {
+              if (port && typeof port.port === 'string') {
+                // A named port: each destination pod that has it, at its own number.
+                const protocol = (port.protocol ?? 'TCP').toLowerCase();
+                if (dir === 'Ingress') {
+                  const n = namedPortOn(pod, port);
+                  const addrs = peerAddresses(cluster, np, peer, allPods);
+                  if (n !== undefined && addrs.length) entries.push({ addrs, port: { protocol, dport: String(n) }, comment });
+                } else {
+                  const targets = peer?.ipBlock
+                    ? allPods.filter((p) => subtractCidrs(peer.ipBlock!.cidr, peer.ipBlock!.except).some((c) => inCidr(p.status!.podIP!, c)))
+                    : peer
+                      ? allPods.filter((p) => peerMatches(cluster, np, peer, { pod: p }))
+                      : allPods;
+                  for (const t of targets) {
+                    const n = namedPortOn(t, port);
+                    if (n !== undefined) entries.push({ addrs: [`${t.status!.podIP}/32`], port: { protocol, dport: String(n) }, comment });
+                  }
+                }
+                continue;
+              }
+              const addrs = peerAddresses(cluster, np, peer, allPods);
+              if (addrs.length) entries.push({ addrs, port: port ? numericPort(port) : undefined, comment });
+            }
+          }
+        });
+      }
+      plans.push({ pod: key(pod), ip, direction: dir, chain: podChain(key(pod), dir), entries });
+    }
+  }
+  return plans;
 }
 
 export interface CompiledPolicy {
@@ -93,55 +154,56 @@ export interface CompiledPolicy {
   chains: { pod: string; direction: 'Ingress' | 'Egress'; chain: string }[];
 }
 
+const chainsOf = (plans: PodPlan[]) => plans.map((p) => ({ pod: p.pod, direction: p.direction, chain: p.chain }));
+
 /** The filter table for one node's pods (iptables-restore --noflush input; our chains only). */
 export function compileNode(cluster: Cluster, localPods: PolicyPod[], tagText: string): CompiledPolicy {
-  const lines = ['*filter', `:${NP_CHAIN} - [0:0]`];
+  const plans = planNode(cluster, localPods);
+  const lines = ['*filter', `:${NP_CHAIN} - [0:0]`, ...plans.map((p) => `:${p.chain} - [0:0]`)];
   const body: string[] = [`-A ${NP_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "${tagText} replies of allowed connections" -j ACCEPT`];
-  const chains: CompiledPolicy['chains'] = [];
-  const allPods = cluster.pods.filter((p) => p.status?.podIP);
-  for (const pod of [...localPods].sort((a, b) => key(a).localeCompare(key(b)))) {
-    const ip = pod.status?.podIP;
-    if (!ip) continue;
-    for (const dir of ['Egress', 'Ingress'] as const) {
-      const selecting = cluster.policies.filter((np) => policyTypes(np).includes(dir) && selects(np, pod)).sort((a, b) => key(a).localeCompare(key(b)));
-      if (selecting.length === 0) continue;
-      const chain = podChain(key(pod), dir);
-      chains.push({ pod: key(pod), direction: dir, chain });
-      lines.push(`:${chain} - [0:0]`);
-      body.push(`-A ${NP_CHAIN} ${dir === 'Egress' ? '-s' : '-d'} ${ip}/32 -m comment --comment "${key(pod)} is isolated for ${dir.toLowerCase()}" -j ${chain}`);
-      const verdict = dir === 'Egress' ? 'RETURN' : 'ACCEPT';
-      for (const np of selecting) {
-        const rules = (dir === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? [];
-        rules.forEach((r, ri) => {
-          const peers: (PolicyPeer | undefined)[] = ((dir === 'Ingress' ? (r as { from?: PolicyPeer[] }).from : (r as { to?: PolicyPeer[] }).to) ?? []).length ? ((dir === 'Ingress' ? (r as any).from : (r as any).to) as PolicyPeer[]) : [undefined];
-          const ports: (PolicyPort | undefined)[] = r.ports?.length ? r.ports : [undefined];
-          const comment = `${key(np)} ${dir.toLowerCase()}[${ri}]`;
-          for (const peer of peers) {
-            for (const port of ports) {
-              if (port && typeof port.port === 'string') {
-                // A named port: each destination pod that has it, at its own number.
-                if (dir === 'Ingress') {
-                  const n = namedPortOn(pod, port);
-                  if (n === undefined) continue;
-                  for (const a of peerAddresses(cluster, np, peer, allPods)) body.push(rule(chain, '-s', a, { protocol: (port.protocol ?? 'TCP').toLowerCase(), dport: String(n) }, verdict, comment));
-                } else {
-                  const targets = peer?.ipBlock ? allPods.filter((p) => peerAddresses(cluster, np, peer, [p]).length && subtractCidrs(peer.ipBlock!.cidr, peer.ipBlock!.except).some((c) => inCidr(p.status!.podIP!, c))) : peer ? allPods.filter((p) => peerMatches(cluster, np, peer, { pod: p })) : allPods;
-                  for (const t of targets) {
-                    const n = namedPortOn(t, port);
-                    if (n !== undefined) body.push(rule(chain, '-d', `${t.status!.podIP}/32`, { protocol: (port.protocol ?? 'TCP').toLowerCase(), dport: String(n) }, verdict, comment));
-                  }
-                }
-                continue;
-              }
-              for (const a of peerAddresses(cluster, np, peer, allPods)) body.push(rule(chain, dir === 'Ingress' ? '-s' : '-d', a, port ? numericPort(port) : undefined, verdict, comment));
-            }
-          }
-        });
+  for (const p of plans) body.push(`-A ${NP_CHAIN} ${p.direction === 'Egress' ? '-s' : '-d'} ${p.ip}/32 -m comment --comment "${p.pod} is isolated for ${p.direction.toLowerCase()}" -j ${p.chain}`);
+  for (const p of plans) {
+    const verdict = p.direction === 'Egress' ? 'RETURN' : 'ACCEPT';
+    for (const e of p.entries) {
+      for (const a of e.addrs) {
+        const proto = e.port ? ` -p ${e.port.protocol}${e.port.dport ? ` -m ${e.port.protocol} --dport ${e.port.dport}` : ''}` : '';
+        const addr = a === '0.0.0.0/0' ? '' : ` ${p.direction === 'Ingress' ? '-s' : '-d'} ${a}`;
+        body.push(`-A ${p.chain}${addr}${proto} -m comment --comment "${e.comment}" -j ${verdict}`);
       }
-      body.push(`-A ${chain} -m comment --comment "${key(pod)}: no ${dir.toLowerCase()} rule admits it" -j DROP`);
     }
+    body.push(`-A ${p.chain} -m comment --comment "${p.pod}: no ${p.direction.toLowerCase()} rule admits it" -j DROP`);
   }
-  return { restore: [...lines, ...body, 'COMMIT', ''].join('\n'), chains };
+  return { restore: [...lines, ...body, 'COMMIT', ''].join('\n'), chains: chainsOf(plans) };
+}
+
+export const NFT_POLICY_TABLE = 'kubelab-policy';
+
+/**
+ * The same plan as one nftables table (`ip kubelab-policy`), replaced whole in one transaction; each
+ * rule's peers are an nftables set. A drop in any base chain drops the packet, so this table does not
+ * need to run before kube-proxy's.
+ */
+export function compileNodeNft(cluster: Cluster, localPods: PolicyPod[], tagText: string): CompiledPolicy {
+  const plans = planNode(cluster, localPods);
+  const t = NFT_POLICY_TABLE;
+  const out = [`add table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, `  comment "${tagText} NetworkPolicy"`];
+  out.push(`  chain forward {`, `    type filter hook forward priority filter - 5; policy accept;`, `    ct state established,related accept comment "replies of allowed connections"`);
+  for (const p of plans) out.push(`    ip ${p.direction === 'Egress' ? 'saddr' : 'daddr'} ${p.ip} jump ${p.chain} comment "${p.pod} is isolated for ${p.direction.toLowerCase()}"`);
+  out.push('  }');
+  for (const p of plans) {
+    out.push(`  chain ${p.chain} {`);
+    const verdict = p.direction === 'Egress' ? 'return' : 'accept';
+    for (const e of p.entries) {
+      const all = e.addrs.includes('0.0.0.0/0');
+      const addr = all ? '' : ` ip ${p.direction === 'Ingress' ? 'saddr' : 'daddr'} { ${e.addrs.join(', ')} }`;
+      const proto = e.port ? (e.port.dport ? ` ${e.port.protocol} dport ${e.port.dport.replace(':', '-')}` : ` meta l4proto ${e.port.protocol}`) : '';
+      const match = `${addr}${proto}`.trim();
+      out.push(`    ${match ? `${match} ` : ''}${verdict} comment "${e.comment}"`);
+    }
+    out.push(`    drop comment "${p.pod}: no ${p.direction.toLowerCase()} rule admits it"`, '  }');
+  }
+  out.push('}', '');
+  return { restore: out.join('\n'), chains: chainsOf(plans) };
 }
 
 function inCidr(ip: string, cidr: string): boolean {

@@ -6,39 +6,12 @@ import test from 'ava';
 import type { ApiClient } from '../../../src/api/client.ts';
 import { waitFor } from '../../../src/util/proc.ts';
 import { downCluster, isRoot, kubelab, randomName, REPO, rootOrSkip, waitPodsReady } from '../helpers.ts';
+import { ALL, expectKernelMatrix, m, policy, type Verify, verifyMatrix } from './matrix.ts';
 
 const name = randomName('np');
 let client: ApiClient;
-const m = (...rows: string[]) => rows.join('\n');
-const ALL = m(...Array(9).fill('.........'));
-
-interface Verify {
-  probes: number;
-  mismatches: number;
-  seconds: number;
-  results: { from: string; to: string; port: number; protocol: string; connected: boolean; expected: boolean }[];
-}
-
-async function verify(port: number, protocol: 'tcp' | 'udp'): Promise<{ matrix: string; mismatches: number }> {
-  const r = await kubelab(name, ['policy', 'verify', '--json', '--ports', String(port), '--protocols', protocol, '--namespace', 'x', 'y', 'z'], { reject: false });
-  const v: Verify = JSON.parse(r.stdout);
-  const names = [...new Set(v.results.map((x) => x.from))].sort();
-  const rows = names.map((from) => names.map((to) => (v.results.find((x) => x.from === from && x.to === to)!.connected ? '.' : 'X')).join(''));
-  return { matrix: rows.join('\n'), mismatches: v.mismatches };
-}
-
-/** Applies a policy set and waits until the kernel shows the expected matrix (or gives up). */
-async function expectMatrix(t: any, port: number, protocol: 'tcp' | 'udp', want: string): Promise<void> {
-  let got = { matrix: '', mismatches: -1 };
-  await waitFor(async () => {
-    got = await verify(port, protocol);
-    return got.matrix === want && got.mismatches === 0;
-  }, 20_000, 500);
-  t.is(got.matrix, want, `${port}/${protocol}`);
-  t.is(got.mismatches, 0, 'the kernel agrees with the model');
-}
-
-const policy = (ns: string, pname: string, spec: string) => `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${pname}, namespace: ${ns}}\nspec:\n${spec}`;
+const verify = (port: number, protocol: 'tcp' | 'udp') => verifyMatrix(name, port, protocol);
+const expectMatrix = (t: any, port: number, protocol: 'tcp' | 'udp', want: string) => expectKernelMatrix(t, name, port, protocol, want);
 
 async function reset(): Promise<void> {
   for (const p of (await client.list('NetworkPolicy')).items) await client.delete('NetworkPolicy', p.metadata.name, p.metadata.namespace);
