@@ -238,7 +238,6 @@ export interface DownReport {
 export async function down(cluster: string): Promise<DownReport> {
   validateClusterName(cluster);
   const errors: string[] = [];
-  const netns = clusterNetns(cluster);
   // Processes: the daemons first, so that no node daemon restarts a container behind our back; then,
   // until none is left, every process carrying our mark and every process inside one of our namespaces.
   const daemonRefs = readdirSafe(paths.pidDir(cluster))
@@ -249,7 +248,7 @@ export async function down(cluster: string): Promise<DownReport> {
   for (let round = 0; round < 5; round++) {
     const refs = new Map<number, ProcRef>();
     for (const r of findMarked(OWNER_ENV, cluster)) refs.set(r.pid, r);
-    for (const n of netns) {
+    for (const n of clusterNetns(cluster)) {
       for (const pid of readNetnsPids(n)) {
         const st = startTime(pid);
         if (st !== undefined) refs.set(pid, { pid, startTime: st });
@@ -263,12 +262,20 @@ export async function down(cluster: string): Promise<DownReport> {
   if (left.length) errors.push(`processes still running: ${left.map((r) => r.pid).join(' ')}`);
 
   const runner = createRunner({ component: 'provider/embedded' });
-  const ordered = [...netns.filter((n) => isPodNetns(cluster, n)), ...netns.filter((n) => !isPodNetns(cluster, n))];
-  for (const n of ordered) {
-    try {
-      await runner.run({ argv: ['ip', 'netns', 'delete', n], why: `remove ${n}`, okStderr: /No such file/ });
-    } catch (e) {
-      errors.push(`delete namespace ${n}: ${(e as Error).message}`);
+  // Listed again now, and until none is left: a daemon stopped in the middle of making a pod's
+  // namespace may have finished making it after the first look.
+  let deleted = 0;
+  for (let round = 0; round < 3; round++) {
+    const netns = clusterNetns(cluster);
+    if (netns.length === 0) break;
+    const ordered = [...netns.filter((n) => isPodNetns(cluster, n)), ...netns.filter((n) => !isPodNetns(cluster, n))];
+    for (const n of ordered) {
+      try {
+        await runner.run({ argv: ['ip', 'netns', 'delete', n], why: `remove ${n}`, okStderr: /No such file/ });
+        deleted++;
+      } catch (e) {
+        if (round === 2) errors.push(`delete namespace ${n}: ${(e as Error).message}`);
+      }
     }
   }
   try {
@@ -283,7 +290,7 @@ export async function down(cluster: string): Promise<DownReport> {
   } catch {
     /* shared root */
   }
-  return { processes: stopped, namespaces: ordered.length, errors };
+  return { processes: stopped, namespaces: deleted, errors };
 }
 
 function readdirSafe(dir: string): string[] {
