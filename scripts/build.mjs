@@ -19,6 +19,19 @@ function newest(dir) {
   return t;
 }
 
+// kubelab-init, the runtime's native part (src/runtime/init/kubelab-init.c): a static binary, so it
+// can be run from any mount namespace. Rebuilt when its source is newer.
+{
+  const { execFileSync } = await import('node:child_process');
+  const src = path.join(root, 'src/runtime/init/kubelab-init.c');
+  const out = path.join(dist, 'kubelab-init');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+    mkdirSync(dist, { recursive: true });
+    execFileSync('gcc', ['-O2', '-Wall', '-static', '-o', `${out}.tmp`, src], { stdio: 'inherit' });
+    renameSync(`${out}.tmp`, out);
+  }
+}
+
 const sourceTime = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package-lock.json')).mtimeMs);
 if (existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= sourceTime && Object.keys(entries).every((e) => existsSync(path.join(dist, `${e}.mjs`)))) process.exit(0);
 
@@ -37,6 +50,23 @@ await build({
   sourcemap: 'linked',
   logLevel: 'error',
 });
+// The programs of the lab's own images (kubelab/agnhost, kubelab/dns) run inside containers that have
+// no node_modules: bundle them with their dependencies.
+await build({
+  entryPoints: { agnhost: path.join(root, entries.agnhost), dns: path.join(root, entries.dns) },
+  outdir: path.join(tmp, 'image'),
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  banner: { js: "import { createRequire as __kubelabRequire } from 'node:module'; const require = __kubelabRequire(import.meta.url);" },
+  logLevel: 'error',
+});
+mkdirSync(path.join(dist, 'image'), { recursive: true });
+for (const f of readdirSync(path.join(tmp, 'image'))) renameSync(path.join(tmp, 'image', f), path.join(dist, 'image', f));
+(await import('node:fs')).rmdirSync(path.join(tmp, 'image'));
 for (const f of readdirSync(tmp)) renameSync(path.join(tmp, f), path.join(dist, f));
 readdirSync(tmp).length === 0 && (await import('node:fs')).rmSync(tmp, { recursive: true, force: true });
 writeFileSync(stamp, String(sourceTime));
+

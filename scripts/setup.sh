@@ -15,6 +15,7 @@ PACKAGES=(
   etcd-server etcd-client busybox-static
   dnsutils curl tshark chromium
   qemu-system-x86 xz-utils
+  gcc libc6-dev attr skopeo umoci docker-registry runc buildah docker.io
 )
 
 missing=()
@@ -25,7 +26,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages such as docker.io would start their daemon on the host (bridges, iptables rules in the
+  # host's namespace). kubelab starts dockerd only inside a lab namespace, so forbid service starts
+  # while installing (policy-rc.d is what invoke-rc.d and deb-systemd-invoke consult).
+  policy_rc=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_rc=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ "$policy_rc" = 1 ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ "$policy_rc" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

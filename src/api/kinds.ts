@@ -4,6 +4,9 @@
 import { type FieldError, S, type Schema, dns1123Label, dns1123Subdomain, labelKey, labelValue, portName, validate } from './schema.ts';
 import type { KubeObject } from './types.ts';
 import { validateNetworkPolicy } from '../policy/validate.ts';
+import { effectiveCapabilities } from '../runtime/spec/capabilities.ts';
+import { SpecError } from '../runtime/spec/errors.ts';
+import { parseResources } from '../runtime/spec/resources.ts';
 
 export interface KindInfo {
   kind: string;
@@ -74,8 +77,18 @@ const container = S.obj(
     livenessProbe: probe,
     startupProbe: probe,
     lifecycle: S.any(),
-    securityContext: S.any(),
-    volumeMounts: S.any(),
+    securityContext: S.obj({
+      runAsUser: S.int(0),
+      runAsGroup: S.int(0),
+      runAsNonRoot: S.bool(),
+      privileged: S.bool(),
+      allowPrivilegeEscalation: S.bool(),
+      readOnlyRootFilesystem: S.bool(),
+      capabilities: S.obj({ add: S.arr(S.str()), drop: S.arr(S.str()) }),
+      seccompProfile: S.any(),
+      seLinuxOptions: S.any(),
+    }),
+    volumeMounts: S.arr(S.obj({ name: S.str(), mountPath: S.str(), readOnly: S.bool(), subPath: S.str() }, ['name', 'mountPath'])),
     stdin: S.bool(),
     tty: S.bool(),
     terminationMessagePath: S.str(),
@@ -99,8 +112,17 @@ export const podSpecSchema = S.obj(
     dnsPolicy: S.oneOf('ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'),
     dnsConfig: S.any(),
     hostNetwork: S.bool(),
-    volumes: S.any(),
-    securityContext: S.any(),
+    volumes: S.arr(
+      S.obj(
+        {
+          name: S.str(dns1123Label),
+          hostPath: S.obj({ path: S.str(), type: S.oneOf('', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice') }, ['path']),
+          emptyDir: S.obj({ medium: S.oneOf('', 'Memory'), sizeLimit: S.intOrStr() }),
+        },
+        ['name'],
+      ),
+    ),
+    securityContext: S.obj({ runAsUser: S.int(0), runAsGroup: S.int(0), runAsNonRoot: S.bool(), fsGroup: S.int(0), supplementalGroups: S.arr(S.int(0)), sysctls: S.any(), seccompProfile: S.any() }),
     serviceAccountName: S.str(),
     automountServiceAccountToken: S.bool(),
     schedulerName: S.str(),
@@ -204,7 +226,30 @@ function checkPod(obj: KubeObject): FieldError[] {
   const containers: any[] = Array.isArray(spec.containers) ? spec.containers : [];
   if (Array.isArray(spec.containers) && containers.length === 0) errors.push({ path: 'spec.containers', message: 'Required value: a pod needs at least one container' });
   const seen = new Set<string>();
+  const volumes = new Set<string>();
+  (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: any, i: number) => {
+    if (v?.name && volumes.has(v.name)) errors.push({ path: `spec.volumes[${i}].name`, message: `Duplicate value: ${JSON.stringify(v.name)}` });
+    if (v?.name) volumes.add(v.name);
+    const sources = ['hostPath', 'emptyDir'].filter((k) => v?.[k] !== undefined);
+    if (sources.length !== 1) errors.push({ path: `spec.volumes[${i}]`, message: 'must specify exactly one volume source (kubelab supports hostPath and emptyDir)' });
+  });
   containers.forEach((c, i) => {
+    const at = `spec.containers[${i}]`;
+    // The container runtime's own checks, run at admission so bad input changes nothing.
+    const check = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof SpecError) errors.push(...e.problems.map((p) => ({ path: p.path, message: p.message })));
+        else throw e;
+      }
+    };
+    if (c?.resources) check(() => parseResources(c.resources, `${at}.resources`));
+    if (c?.securityContext) check(() => effectiveCapabilities(c.securityContext, `${at}.securityContext`));
+    (Array.isArray(c?.volumeMounts) ? c.volumeMounts : []).forEach((m: any, j: number) => {
+      if (m?.name && !volumes.has(m.name)) errors.push({ path: `${at}.volumeMounts[${j}].name`, message: `Not found: ${JSON.stringify(m.name)}` });
+      if (typeof m?.mountPath === 'string' && !m.mountPath.startsWith('/')) errors.push({ path: `${at}.volumeMounts[${j}].mountPath`, message: 'must be an absolute path' });
+    });
     if (c?.name && seen.has(c.name)) errors.push({ path: `spec.containers[${i}].name`, message: `Duplicate value: ${JSON.stringify(c.name)}` });
     if (c?.name) seen.add(c.name);
     const portNames = new Set<string>();

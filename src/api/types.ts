@@ -95,6 +95,7 @@ export interface PodStatus {
   containerStatuses?: ContainerStatus[];
   reason?: string;
   message?: string;
+  qosClass?: 'Guaranteed' | 'Burstable' | 'BestEffort';
 }
 
 export interface Pod extends KubeObject {

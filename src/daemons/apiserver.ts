@@ -41,12 +41,16 @@ async function ensureDnsAddon(client: ApiClient, cluster: string, api: { host: s
           {
             name: 'dns',
             image: 'kubelab/dns',
-            args: ['cluster', '--api', `${api.host}:${api.port}`, '--token-file', paths.token(cluster), '--listen', '0.0.0.0:53', '--upstream', `${upstream}:53`],
+            args: ['cluster', '--api', `${api.host}:${api.port}`, '--token-file', '/var/run/secrets/kubelab/token', '--listen', '0.0.0.0:53', '--upstream', `${upstream}:53`],
+            // The API token reaches the container as a read-only hostPath file (Kubernetes would
+            // project a service-account token here).
+            volumeMounts: [{ name: 'token', mountPath: '/var/run/secrets/kubelab/token', readOnly: true }],
             ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }],
             readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 1 },
           },
         ],
         dnsPolicy: 'Default',
+        volumes: [{ name: 'token', hostPath: { path: paths.token(cluster), type: 'File' } }],
       },
     });
   }

@@ -1,6 +1,7 @@
 // The node daemon: kubelet + flanneld (+ kube-proxy, later) for one node. It registers its Node,
 // watches the pods bound to it and the other nodes, and reconciles the node's kernel state from
 // both the desired state and what the kernel really holds, so a restart repeats and loses nothing.
+import { RuntimeImages } from '../runtime/images.ts';
 import { readFileSync } from 'node:fs';
 import { ApiClient, ApiError } from '../api/client.ts';
 import { inform } from '../api/informer.ts';
@@ -48,6 +49,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     podCIDR: () => podCIDR,
     podMTU: () => backend.podMTU,
     log,
+    images: new RuntimeImages(),
   });
 
   let bridgeDone = false;

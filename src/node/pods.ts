@@ -10,7 +10,12 @@ import type { Cmd } from '../driver/command.ts';
 import type { Runner } from '../driver/runner.ts';
 import { OWNER_ENV, paths, podHostVeth, podNetns } from '../naming.ts';
 import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
-import { effectiveArgv, ImageError, resolveImage } from './images.ts';
+import { containerCgroupPath, detectCgroups, readCgroupStats, removeCgroupTree, type CgroupLayout } from '../runtime/cgroups.ts';
+import { prepareContainer } from '../runtime/containers.ts';
+import { ImageUnavailable, type RunnableImage } from '../runtime/images.ts';
+import { initArgv, type Bind } from '../runtime/launch.ts';
+import { podQOSClass, type QOSClass } from '../runtime/spec/qos.ts';
+import { cgroupSettings } from '../runtime/spec/resources.ts';
 import { gatewayOf, type HostLocalIpam } from './ipam.ts';
 import { podHosts, podResolvConf, sandboxCommands, sandboxDeleteCommands } from './podnet.ts';
 import { ProbeState, runProbe } from './probes.ts';
@@ -30,6 +35,8 @@ export interface PodContext {
   log: (line: string) => void;
   /** Whether any Endpoints object still lists the pod (by uid) as an address. */
   inEndpoints?: (uid: string) => boolean;
+  /** The local image store, as the runtime needs it. */
+  images: { runnable(ref: string): Promise<RunnableImage> };
 }
 
 const BACKOFF_START = 10;
@@ -142,11 +149,25 @@ export class PodManager {
     writeFileSync(path.join(etc, 'resolv.conf'), podResolvConf(rec.namespace));
     writeFileSync(path.join(etc, 'hosts'), podHosts(rec.ip, rec.hostname));
     writeFileSync(path.join(etc, 'hostname'), rec.hostname + '\n');
+    await this.ensurePause(rec, owner);
     rec.networkReady = true;
     store.save(rec);
     this.verified.add(rec.uid);
     if (!have.netns || !have.veth) this.ctx.log(`pod ${owner}: sandbox ${rec.netns} ${rec.ip} on ${rec.hostVeth}`);
     return rec;
+  }
+
+  /** Starts the pod's sandbox holder unless it runs: PID 1 of its own namespaces, in the pod's network. */
+  private async ensurePause(rec: SandboxRecord, owner: string): Promise<void> {
+    if (rec.pause && alive(rec.pause)) return;
+    const argv = initArgv({ netns: `/run/netns/${rec.netns}`, hostname: rec.hostname, pause: true });
+    const child = this.ctx.runner.spawn(
+      { argv, why: `start the sandbox holder (pause) of pod ${rec.namespace}/${rec.name}`, owner },
+      { env: { [OWNER_ENV]: this.ctx.cluster, KUBELAB_POD_UID: rec.uid, PATH: process.env.PATH ?? '/usr/bin:/bin' }, logFile: path.join(this.ctx.store.dirOf(rec.uid), 'pause.log') },
+    );
+    child.unref();
+    const st = startTime(child.pid!);
+    if (st !== undefined) rec.pause = { pid: child.pid!, startTime: st };
   }
 
   private restartAllowed(pod: Pod, cr: ContainerRecord): boolean {
@@ -172,9 +193,15 @@ export class PodManager {
         // It ran and has ended.
         const exit = this.exits.get(`${rec.uid}/${c.name}/${cr.pid}`);
         const exitCode = exit ? (exit.code ?? 128 + signalNumber(exit.signal)) : 0;
+        // The kernel's OOM killer leaves its count in the container's memory cgroup.
+        const rel = this.cgroupRel(pod, rec, c.name);
+        const oom = (readCgroupStats(this.cgroups, rel)?.oomKills ?? 0) > 0;
+        removeCgroupTree(this.cgroups, rel);
+        const reason = oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
         cr.lastState = undefined;
-        cr.state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: cr.startedAt, finishedAt: now(), ...(exit?.signal ? { signal: signalNumber(exit.signal) } : {}) } };
+        cr.state = { terminated: { exitCode, reason, startedAt: cr.startedAt, finishedAt: now(), ...(exit?.signal ? { signal: signalNumber(exit.signal) } : {}) } };
         cr.pid = undefined;
+        cr.containerPid = undefined;
         cr.startTime = undefined;
         changed = true;
       }
@@ -200,36 +227,85 @@ export class PodManager {
     if (changed) this.ctx.store.save(rec);
   }
 
-  private async startContainer(pod: Pod, rec: SandboxRecord, c: Container, cr: ContainerRecord): Promise<void> {
-    let image;
+  private readonly cgroups: CgroupLayout = detectCgroups();
+
+  private qos(pod: Pod): QOSClass {
     try {
-      image = resolveImage(c.image, paths.images(this.ctx.cluster));
+      return podQOSClass(pod.spec as never);
+    } catch {
+      return 'BestEffort';
+    }
+  }
+
+  private cgroupRel(pod: Pod, rec: SandboxRecord, container: string): string {
+    return containerCgroupPath(this.ctx.cluster, this.qos(pod), rec.uid, container);
+  }
+
+  /** The pod's volumes as bind mounts for one container (hostPath as is, emptyDir a directory of the pod). */
+  private volumeBinds(pod: Pod, rec: SandboxRecord, c: Container): Bind[] {
+    const binds: Bind[] = [];
+    const volumes = (pod.spec.volumes ?? []) as { name: string; hostPath?: { path: string; type?: string }; emptyDir?: object }[];
+    for (const m of (c.volumeMounts ?? []) as { name: string; mountPath: string; readOnly?: boolean }[]) {
+      const v = volumes.find((x) => x.name === m.name);
+      if (!v) continue;
+      let source: string;
+      if (v.hostPath) {
+        source = v.hostPath.path;
+        if (v.hostPath.type === 'DirectoryOrCreate') mkdirSync(source, { recursive: true });
+        else if (!existsSync(source)) throw new StartError(`hostPath ${source} of volume ${v.name} does not exist`);
+      } else {
+        source = path.join(this.ctx.store.dirOf(rec.uid), 'volumes', v.name);
+        mkdirSync(source, { recursive: true });
+      }
+      binds.push({ source, target: m.mountPath, readOnly: m.readOnly });
+    }
+    return binds;
+  }
+
+  private async startContainer(pod: Pod, rec: SandboxRecord, c: Container, cr: ContainerRecord): Promise<void> {
+    let image: RunnableImage;
+    try {
+      image = await this.ctx.images.runnable(c.image);
     } catch (e) {
-      if (e instanceof ImageError) {
+      if (e instanceof ImageUnavailable) {
         cr.state = { waiting: { reason: e.reason, message: e.message } };
         return;
       }
       throw e;
     }
-    const argv = effectiveArgv(image, c.command, c.args);
-    const env: Record<string, string> = {
-      ...image.env,
-      HOSTNAME: rec.hostname,
-      KUBERNETES_SERVICE_HOST: '10.96.0.1',
-      KUBERNETES_SERVICE_PORT: '443',
-    };
-    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    Object.assign(env, { [OWNER_ENV]: this.ctx.cluster, KUBELAB_POD_UID: rec.uid, KUBELAB_CONTAINER: c.name });
-    // unshare --uts gives the container the pod's hostname; the network namespace is the pod's.
-    // (The container runtime issue replaces this with a rootfs, PID/IPC/mount namespaces and cgroups.)
-    const cmd: Cmd = {
-      argv: ['unshare', '--uts', '--', '/bin/busybox', 'sh', '-c', 'busybox hostname "$0" && exec "$@"', rec.hostname, ...argv],
-      netns: rec.netns,
-      why: `start container ${c.name} (${c.image}) of pod ${rec.namespace}/${rec.name}`,
-      owner: ownerOf(pod),
-    };
+    const index = pod.spec.containers.indexOf(c);
+    const etc = paths.netnsEtc(rec.netns);
+    let prepared;
+    try {
+      prepared = prepareContainer({
+        dir: path.join(this.ctx.store.dirOf(rec.uid), 'containers', c.name),
+        layers: image.layers,
+        image: image.config,
+        container: c as never,
+        options: { podSecurityContext: pod.spec.securityContext as never, path: `spec.containers[${index}]` },
+        hostname: rec.hostname,
+        netns: `/run/netns/${rec.netns}`,
+        binds: [
+          { source: path.join(etc, 'hosts'), target: '/etc/hosts' },
+          { source: path.join(etc, 'hostname'), target: '/etc/hostname' },
+          { source: path.join(etc, 'resolv.conf'), target: '/etc/resolv.conf' },
+          ...this.volumeBinds(pod, rec, c),
+        ],
+        extraEnv: { HOSTNAME: rec.hostname, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+        cgroup: { layout: this.cgroups, rel: this.cgroupRel(pod, rec, c.name), settings: cgroupSettings(c.resources as never, `spec.containers[${index}].resources`) },
+        owner: ownerOf(pod),
+        why: `start container ${c.name} (${c.image}) of pod ${rec.namespace}/${rec.name}`,
+      });
+    } catch (e) {
+      // A spec the runtime cannot run (unknown user, no command): the container never starts.
+      cr.state = { waiting: { reason: 'CreateContainerConfigError', message: e instanceof Error ? e.message : String(e) } };
+      return;
+    }
+    removeCgroupTree(this.cgroups, this.cgroupRel(pod, rec, c.name)); // a fresh one: OOM counts start at 0
+    if (prepared.cgroupCmd) await this.ctx.runner.run(prepared.cgroupCmd);
     const logFile = path.join(this.ctx.store.dirOf(rec.uid), `${c.name}.log`);
-    const child = this.ctx.runner.spawn(cmd, { env: { ...env, PATH: `${env.PATH}` }, logFile });
+    const marks = { [OWNER_ENV]: this.ctx.cluster, KUBELAB_POD_UID: rec.uid, KUBELAB_CONTAINER: c.name, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    const child = this.ctx.runner.spawn(prepared.cmd, { env: marks, logFile });
     const pid = child.pid!;
     child.on('exit', (code, signal) => {
       this.exits.set(`${rec.uid}/${c.name}/${pid}`, { code, signal });
@@ -240,6 +316,9 @@ export class PodManager {
     cr.pid = pid;
     cr.startTime = startTime(pid);
     cr.startedAt = now();
+    // The shim writes the container's own PID (PID 1 inside) once it has forked.
+    await waitFor(() => existsSync(prepared.pidFile) || !alive({ pid, startTime: cr.startTime ?? -1 }), 5000, 5);
+    cr.containerPid = existsSync(prepared.pidFile) ? Number(readFileSync(prepared.pidFile, 'utf8').trim()) : undefined;
     cr.state = { running: { startedAt: cr.startedAt } };
     const key = `${rec.uid}/${c.name}`;
     this.probes.set(key, {
@@ -247,6 +326,11 @@ export class PodManager {
       liveness: c.livenessProbe ? new ProbeState(c.livenessProbe, true) : undefined,
       startup: c.startupProbe ? new ProbeState(c.startupProbe, false) : undefined,
     });
+  }
+
+  /** Statistics of a running container's cgroup (for `top` and `describe`). */
+  containerStats(pod: Pod, rec: SandboxRecord, name: string) {
+    return readCgroupStats(this.cgroups, this.cgroupRel(pod, rec, name));
   }
 
   /** Called when a container of a pod exits, so the daemon can re-sync that pod at once. */
@@ -269,7 +353,7 @@ export class PodManager {
         if (kind !== 'startup' && st.startup && !st.startup.passing) continue;
         if (kind === 'startup' && p.passing) continue;
         const before = p.passing;
-        p.record(await runProbe(p.probe, c, rec.ip, cr.pid), t);
+        p.record(await runProbe(p.probe, c, rec.ip, cr.containerPid), t);
         if (p.passing !== before) changed = true;
       }
     }
@@ -294,7 +378,7 @@ export class PodManager {
       restartCount: cr?.restartCount ?? 0,
       state,
       ...(cr?.lastState ? { lastState: cr.lastState } : {}),
-      ...(cr?.pid ? { pid: cr.pid } : {}),
+      ...(cr?.containerPid && cr.state.running ? { pid: cr.containerPid } : {}),
     };
   }
 
@@ -323,6 +407,7 @@ export class PodManager {
       startTime: rec.startTime,
       conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', allReady), cond('Ready', allReady)],
       containerStatuses: statuses,
+      qosClass: this.qos(pod),
     };
     const comparable = JSON.stringify({ ...status, conditions: status.conditions!.map((c) => [c.type, c.status]) });
     if (this.lastStatus.get(rec.uid) === comparable) return;
@@ -363,6 +448,10 @@ export class PodManager {
   /** Removes every trace of a sandbox: processes, namespace (and veth), address, files. */
   async teardown(rec: SandboxRecord): Promise<void> {
     await this.stopContainers(rec, 2000);
+    if (rec.pause) await stopProcess(rec.pause, 2000);
+    // The containers' mounts died with their mount namespaces; their directories and cgroups remain.
+    rmSync(path.join(this.ctx.store.dirOf(rec.uid), 'containers'), { recursive: true, force: true });
+    for (const qos of ['guaranteed', 'burstable', 'besteffort']) removeCgroupTree(this.cgroups, `kubelab/${this.ctx.cluster}/${qos}/pod${rec.uid}`);
     const owner = `pod/${rec.namespace}/${rec.name}`;
     await this.ctx.runner.runAll(sandboxDeleteCommands({ podNetns: rec.netns, nodeNetns: this.ctx.nodeNetns, hostVeth: rec.hostVeth, owner }));
     rmSync(paths.netnsEtc(rec.netns), { recursive: true, force: true });
@@ -374,6 +463,9 @@ export class PodManager {
     this.ctx.log(`pod ${owner}: sandbox removed, ${rec.ip ?? 'no address'} released`);
   }
 }
+
+/** A container that cannot be started as specified (a missing hostPath, ...). */
+class StartError extends Error {}
 
 function requireText(file: string): string {
   try {

@@ -6,8 +6,11 @@ import type { ContainerStatus } from '../api/types.ts';
 
 export interface ContainerRecord {
   name: string;
+  /** The shim (kubelab-init's parent half) the daemon started and watches. */
   pid?: number;
   startTime?: number;
+  /** The container's PID 1, as the node sees it (for exec, probes, explain). */
+  containerPid?: number;
   startedAt?: string;
   restartCount: number;
   state: ContainerStatus['state'];
@@ -26,6 +29,8 @@ export interface SandboxRecord {
   ip?: string;
   hostname: string;
   networkReady: boolean;
+  /** The sandbox holder (kubelab-init --pause) that owns the pod's namespaces, like Kubernetes' pause. */
+  pause?: { pid: number; startTime: number };
   startTime: string;
   containers: Record<string, ContainerRecord>;
 }

@@ -26,7 +26,7 @@ export async function execCommand(podName: string, argv: string[], opts: { name?
   if (!status?.state.running || !status.pid) throw new Error(`container ${cname} of pod ${podName} is not running (${pod.status?.phase ?? 'Pending'})`);
   const env = Object.fromEntries(environ(status.pid));
   if (!env.PATH) throw new Error(`container ${cname} of pod ${podName} has ended`);
-  const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--', ...argv], { stdio: 'inherit', env });
+  const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--', ...argv], { stdio: 'inherit', env });
   const code = await new Promise<number>((resolve) => {
     child.on('exit', (c, s) => resolve(c ?? 128 + (s ? os.constants.signals[s] : 0)));
     child.on('error', () => resolve(127));

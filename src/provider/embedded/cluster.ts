@@ -2,6 +2,10 @@
 // topology, starts etcd, the API server and a node daemon per node, and waits until the nodes are
 // ready; run again after a crash, it restarts what died and repeats nothing. `down` removes every
 // namespace, link, rule, process and file of the cluster, exactly, or by sweeping its tags.
+import { rmdirSync } from 'node:fs';
+import { clusterCgroupPath, detectCgroups, hierarchyDirs, removeCgroupTree } from '../../runtime/cgroups.ts';
+import { ImageStore } from '../../image/store.ts';
+import { ensureLabImages } from '../../runtime/lab-images.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -101,6 +105,9 @@ function readPid(cluster: string, component: string): ProcRef | undefined {
 /** Starts every daemon that is not already running (all of them on a fresh cluster). */
 async function ensureDaemons(cfg: ClusterConfig, runner: Runner, progress: (l: string) => void): Promise<void> {
   mkdirSync(paths.pidDir(cfg.name), { recursive: true });
+  // The lab's images (busybox, agnhost, kubelab/dns) are made here, once per host, before any node
+  // daemon needs them: the first time this takes a few seconds.
+  await ensureLabImages(new ImageStore());
   for (const d of daemonSpecs(cfg)) {
     const ref = readPid(cfg.name, d.component);
     if (ref && alive(ref)) continue;
@@ -260,6 +267,19 @@ export async function down(cluster: string): Promise<DownReport> {
   }
   const left = findMarked(OWNER_ENV, cluster);
   if (left.length) errors.push(`processes still running: ${left.map((r) => r.pid).join(' ')}`);
+
+  // Cgroups: the containers' (kubelab/<cluster>/... on every hierarchy), removable now that their
+  // processes are gone; then the shared kubelab/ parent when no other cluster uses it.
+  const layout = detectCgroups();
+  const leftCgroups = removeCgroupTree(layout, clusterCgroupPath(cluster));
+  if (leftCgroups.length) errors.push(`cgroups still in use: ${leftCgroups.join(' ')}`);
+  for (const d of hierarchyDirs(layout, 'kubelab')) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* another cluster's, or none */
+    }
+  }
 
   const runner = createRunner({ component: 'provider/embedded' });
   // Listed again now, and until none is left: a daemon stopped in the middle of making a pod's
