@@ -10,6 +10,7 @@ import { walkCommand } from './commands/walk.ts';
 import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
 import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts';
 import { reportError } from './context.ts';
+import { dockerExec, dockerInspect, dockerLogs, dockerPs, dockerRm, dockerRun } from './commands/docker.ts';
 
 const program = new Command();
 program
@@ -104,6 +105,53 @@ program
   .option('-n, --namespace <ns>', 'namespace')
   .option('-c, --container <name>', 'container (default: the first)')
   .action(action(async (pod, cmd, o) => execCommand(pod, cmd, { ...g(), ...o })));
+
+const docker = program.command('docker').description("Docker's networking model on one node: docker0, --network bridge|host|none|container:NAME, -p");
+const collect = (v: string, prev: string[]) => [...prev, v];
+docker
+  .command('run')
+  .description('start a detached container: ./kubelab docker run --cname web -p 8080:80 busybox -- httpd -f -p 80')
+  .argument('<image>')
+  .argument('[command...]')
+  .option('--cname <container>', "the container's name (Docker's --name; kubelab's --name is the cluster)")
+  .option('--node <node>', 'the node whose Docker engine runs it', 'node1')
+  .option('--network <mode>', 'bridge, host, none or container:NAME', 'bridge')
+  .option('-p, --publish <spec>', 'publish [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (repeatable)', collect, [])
+  .option('-e, --env <NAME=value>', 'environment (repeatable)', collect, [])
+  .option('-m, --memory <quantity>', 'memory limit (a Kubernetes quantity, e.g. 64Mi)')
+  .option('--cpus <quantity>', 'CPU limit (e.g. 500m or 0.5)')
+  .action(action(async (image, cmd, o) => dockerRun(image, cmd, { ...g(), ...o })));
+docker
+  .command('ps')
+  .description('containers of the node(s)')
+  .option('--node <node>', 'only this node')
+  .option('-a, --all', 'also stopped ones')
+  .action(action(async (o) => dockerPs({ ...g(), ...o })));
+docker
+  .command('rm')
+  .description('remove containers (-f stops running ones first)')
+  .argument('<containers...>')
+  .option('--node <node>', 'node', 'node1')
+  .option('-f, --force', 'stop it if it runs')
+  .option('-t, --time <seconds>', 'grace period before SIGKILL', '10')
+  .action(action(async (names, o) => dockerRm(names, { ...g(), ...o })));
+docker
+  .command('logs')
+  .argument('<container>')
+  .option('--node <node>', 'node', 'node1')
+  .action(action(async (n, o) => dockerLogs(n, { ...g(), ...o })));
+docker
+  .command('exec')
+  .description('run a command in a container: ./kubelab docker exec web -- ip addr')
+  .argument('<container>')
+  .argument('<command...>')
+  .option('--node <node>', 'node', 'node1')
+  .action(action(async (n, cmd, o) => dockerExec(n, cmd, { ...g(), ...o })));
+docker
+  .command('inspect')
+  .argument('<container>')
+  .option('--node <node>', 'node', 'node1')
+  .action(action(async (n, o) => dockerInspect(n, { ...g(), ...o })));
 
 program
   .command('logs')
