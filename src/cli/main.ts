@@ -10,6 +10,7 @@ import { walkCommand } from './commands/walk.ts';
 import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
 import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts';
 import { reportError } from './context.ts';
+import { topPodsCommand } from './commands/top.ts';
 import { dockerExec, dockerInspect, dockerLogs, dockerPs, dockerRm, dockerRun } from './commands/docker.ts';
 
 const program = new Command();
@@ -105,6 +106,19 @@ program
   .option('-n, --namespace <ns>', 'namespace')
   .option('-c, --container <name>', 'container (default: the first)')
   .action(action(async (pod, cmd, o) => execCommand(pod, cmd, { ...g(), ...o })));
+
+program
+  .command('top')
+  .description("containers' CPU, memory and CPU throttling, from their cgroups: ./kubelab top pods")
+  .argument('<what>', 'pods')
+  .option('-n, --namespace <ns>', 'namespace')
+  .option('-A, --all-namespaces', 'every namespace')
+  .action(
+    action(async (what, o) => {
+      if (what !== 'pods' && what !== 'pod' && what !== 'po') throw new Error(`top ${what}: kubelab's top knows pods`);
+      await topPodsCommand({ ...g(), ...o });
+    }),
+  );
 
 const docker = program.command('docker').description("Docker's networking model on one node: docker0, --network bridge|host|none|container:NAME, -p");
 const collect = (v: string, prev: string[]) => [...prev, v];

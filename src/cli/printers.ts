@@ -1,4 +1,5 @@
 // How objects look on a terminal: kubectl's tables (`get`, `-o wide`) and a readable `describe`.
+import type { CgroupStats } from '../runtime/cgroups.ts';
 import { stringify } from 'yaml';
 import type { KubeObject, Node, Pod } from '../api/types.ts';
 
@@ -105,9 +106,19 @@ export function printObjects(items: KubeObject[], format: 'json' | 'yaml', asLis
   return format === 'json' ? JSON.stringify(value, null, 2) + '\n' : stringify(value);
 }
 
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)}Gi`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)}Mi`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)}Ki`;
+  return `${n}B`;
+}
+
 const indent = (text: string, n = 2) => text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
 
-export function describe(obj: KubeObject): string {
+/** A container's cgroup numbers, when the caller can read them (the embedded provider can). */
+export type StatsOf = (pod: Pod, container: string) => CgroupStats | undefined;
+
+export function describe(obj: KubeObject, statsOf?: StatsOf): string {
   const lines: string[] = [];
   const m = obj.metadata;
   lines.push(`Name:         ${m.name}`);
@@ -138,6 +149,16 @@ export function describe(obj: KubeObject): string {
         lines.push(`    Restart Count:  ${cs.restartCount}`);
         if (cs.pid) lines.push(`    PID on node:    ${cs.pid}`);
       }
+      const res = c.resources as { limits?: Record<string, string>; requests?: Record<string, string> } | undefined;
+      for (const kind of ['limits', 'requests'] as const) {
+        const list = Object.entries(res?.[kind] ?? {});
+        if (list.length) lines.push(`    ${kind[0]!.toUpperCase()}${kind.slice(1)}:${' '.repeat(15 - kind.length)}${list.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      }
+      const st = cs?.state.running ? statsOf?.(p, c.name) : undefined;
+      if (st) {
+        lines.push(`    CPU used:       ${(st.cpuUsageNs / 1e9).toFixed(2)}s, throttled in ${st.nrThrottled} of ${st.nrPeriods} periods (${(st.throttledNs / 1e9).toFixed(2)}s)`);
+        lines.push(`    Memory:         ${formatBytes(st.memoryBytes)} of ${st.memoryLimitBytes === null ? 'no limit' : formatBytes(st.memoryLimitBytes)}${st.oomKills ? `, ${st.oomKills} OOM kill(s)` : ''}`);
+      }
       for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
         const pr = c[kind];
         if (!pr) continue;
@@ -147,6 +168,7 @@ export function describe(obj: KubeObject): string {
     }
     lines.push('Conditions:');
     for (const c of p.status?.conditions ?? []) lines.push(`  ${c.type.padEnd(18)}${c.status}`);
+    if (p.status?.qosClass) lines.push(`QoS Class:    ${p.status.qosClass}`);
     if (p.spec.nodeSelector) lines.push(`Node-Selectors: ${Object.entries(p.spec.nodeSelector).map(([k, v]) => `${k}=${v}`).join(',')}`);
   } else if (obj.kind === 'Node') {
     const n = obj as Node;

@@ -1,4 +1,5 @@
 // `apply`, `create`, `get`, `describe`, `delete`: kubectl's verbs over the API.
+import { containerStats } from './top.ts';
 import { ApiError, type ApiClient } from '../../api/client.ts';
 import { findKind, KINDS } from '../../api/kinds.ts';
 import type { KubeObject } from '../../api/types.ts';
@@ -108,7 +109,7 @@ export async function getCommand(kind: string, names: string[], opts: { name?: s
 export async function describeCommand(kind: string, name: string, opts: { name?: string; namespace?: string }): Promise<void> {
   const client = connect(clusterName(opts));
   const info = kindOrThrow(kind);
-  out(describe(await client.get(info.kind, name, info.namespaced ? (opts.namespace ?? 'default') : undefined)));
+  out(describe(await client.get(info.kind, name, info.namespaced ? (opts.namespace ?? 'default') : undefined), (pod, c) => containerStats(clusterName(opts), pod, c)));
 }
 
 export async function deleteCommand(
