@@ -176,7 +176,6 @@ export class DockerEngine {
       owner,
       why: `docker run ${o.name} (${o.image}) on ${o.node}, network ${o.network.kind}`,
     });
-    if (prepared.cgroupCmd) await this.runner.run(prepared.cgroupCmd);
     const child = this.runner.spawn(prepared.cmd, { env: { [OWNER_ENV]: this.cluster, PATH: process.env.PATH ?? '/usr/bin:/bin' }, logFile: path.join(this.dir, o.node, `${o.name}.log`) });
     child.unref();
     const st = startTime(child.pid!);

@@ -302,7 +302,6 @@ export class PodManager {
       return;
     }
     removeCgroupTree(this.cgroups, this.cgroupRel(pod, rec, c.name)); // a fresh one: OOM counts start at 0
-    if (prepared.cgroupCmd) await this.ctx.runner.run(prepared.cgroupCmd);
     const logFile = path.join(this.ctx.store.dirOf(rec.uid), `${c.name}.log`);
     const marks = { [OWNER_ENV]: this.ctx.cluster, KUBELAB_POD_UID: rec.uid, KUBELAB_CONTAINER: c.name, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
     const child = this.ctx.runner.spawn(prepared.cmd, { env: marks, logFile });

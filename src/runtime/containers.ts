@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Cmd } from '../driver/command.ts';
-import { cgroupScript, planCgroup, type CgroupLayout } from './cgroups.ts';
+import { planCgroup, type CgroupLayout } from './cgroups.ts';
 import { initArgv, type Bind, type ContainerLaunch } from './launch.ts';
 import { capabilityMask, effectiveCapabilities, type CapabilitySecurityContext } from './spec/capabilities.ts';
 import { containerProcess, type ContainerProcessSpec, type ImageRunDefaults, type ProcessOptions } from './spec/command.ts';
@@ -36,8 +36,6 @@ export interface PreparedContainer {
   launch: ContainerLaunch;
   /** The command that starts it (kubelab-init), ready for Runner.spawn. */
   cmd: Cmd;
-  /** The command that creates its cgroup, to run first (absent without a cgroup). */
-  cgroupCmd?: Cmd;
   pidFile: string;
 }
 
@@ -61,13 +59,8 @@ export function prepareContainer(req: ContainerRequest): PreparedContainer {
   const env = [...proc.env];
   for (const [k, v] of Object.entries(req.extraEnv ?? {})) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
   const pidFile = path.join(req.dir, 'pid');
-  let cgroupCmd: Cmd | undefined;
-  let cgroups: string[] | undefined;
-  if (req.cgroup) {
-    const plan = planCgroup(req.cgroup.layout, req.cgroup.rel, req.cgroup.settings);
-    cgroups = plan.join;
-    cgroupCmd = { argv: ['sh', '-c', cgroupScript(plan)], why: `cgroup for ${req.why}`, owner: req.owner };
-  }
+  // kubelab-init makes the cgroup, writes its limits and joins it: they show in its command line.
+  const plan = req.cgroup ? planCgroup(req.cgroup.layout, req.cgroup.rel, req.cgroup.settings) : undefined;
   const launch: ContainerLaunch = {
     netns: req.netns,
     rootfs,
@@ -80,11 +73,12 @@ export function prepareContainer(req: ContainerRequest): PreparedContainer {
     gid: creds.gid,
     groups: creds.groups,
     caps: capabilityMask(caps),
-    cgroups,
+    cgroups: plan?.join,
+    cgroupSets: plan?.writes,
     binds: req.binds,
     env,
     pidFile,
     argv: proc.argv,
   };
-  return { launch, cmd: { argv: initArgv(launch), why: req.why, owner: req.owner }, cgroupCmd, pidFile };
+  return { launch, cmd: { argv: initArgv(launch), why: req.why, owner: req.owner }, pidFile };
 }

@@ -29,6 +29,8 @@ export interface ContainerLaunch {
   /** Capability mask (bounding, and permitted/effective for root). */
   caps?: bigint;
   cgroups?: string[];
+  /** [file, value] writes before joining (the cgroup's limits), in order. */
+  cgroupSets?: [string, string][];
   binds?: Bind[];
   /** NAME=value, exactly the environment of the process. */
   env?: string[];
@@ -48,6 +50,7 @@ export function initArgv(l: ContainerLaunch, binary = initBinary()): string[] {
   if (l.netns) a.push('--netns', l.netns);
   if (l.hostname) a.push('--hostname', l.hostname);
   for (const c of l.cgroups ?? []) a.push('--cgroup', c);
+  for (const [file, value] of l.cgroupSets ?? []) a.push('--cgroup-set', `${file}=${value}`);
   if (l.rootfs) {
     a.push('--rootfs', l.rootfs);
     if (l.lower?.length) a.push('--lower', l.lower.join(':'));

@@ -14,7 +14,8 @@
  *        waits, and exits with its status (128+signal when killed, as a shell reports it)
  *   child (becomes the container)
  *     4. make every mount private, so nothing we mount leaks back to the node
- *     5. join the container's cgroups (--cgroup DIR, one per hierarchy)
+ *     5. make the container's cgroups, write their limits (--cgroup-set FILE=VALUE) and join them
+ *        (--cgroup DIR, one per hierarchy)
  *     6. mount the overlay root (image layers read-only below, the container's own upper dir on top)
  *     7. /proc, a minimal /dev (null zero full random urandom tty, pts, shm, mqueue), /sys read-only
  *     8. bind the pod's /etc/hosts, /etc/hostname, /etc/resolv.conf (--bind SRC=DST)
@@ -53,6 +54,8 @@ static struct {
   const char *netns, *rootfs, *lower, *upper, *work, *hostname, *cwd, *pid_file;
   const char *cgroups[MAX_LIST];
   int ncgroups;
+  const char *cgroup_sets[MAX_LIST];
+  int ncgroup_sets;
   const char *binds[MAX_LIST];
   int nbinds;
   const char *env[512];
@@ -226,6 +229,16 @@ static void drop_privileges(void) {
 
 static void become_container(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL); /* the container never outlives the shim the daemon watches */
+  /* The cgroup is made here rather than by a separate command: one process less per start. */
+  for (int i = 0; i < opt.ncgroups; i++) mkdirs(opt.cgroups[i], 0755);
+  for (int i = 0; i < opt.ncgroup_sets; i++) {
+    char *spec = strdup(opt.cgroup_sets[i]);
+    char *eq = strrchr(spec, '=');
+    if (!eq) errno = 0, die(128, "--cgroup-set %s: expected FILE=VALUE", spec);
+    *eq = 0;
+    write_file(spec, eq + 1);
+    free(spec);
+  }
   for (int i = 0; i < opt.ncgroups; i++) {
     char *procs = join(opt.cgroups[i], "/cgroup.procs");
     write_file(procs, "0");
@@ -282,7 +295,7 @@ int main(int argc, char **argv) {
       {"netns", 1, 0, 'n'}, {"rootfs", 1, 0, 'r'}, {"lower", 1, 0, 'l'}, {"upper", 1, 0, 'u'},
       {"work", 1, 0, 'w'}, {"hostname", 1, 0, 'h'}, {"cwd", 1, 0, 'c'}, {"pid-file", 1, 0, 'p'},
       {"cgroup", 1, 0, 'g'}, {"bind", 1, 0, 'b'}, {"env", 1, 0, 'e'}, {"user", 1, 0, 'U'},
-      {"groups", 1, 0, 'G'}, {"caps", 1, 0, 'C'}, {"pause", 0, 0, 'P'}, {"no-pidns", 0, 0, 'N'},
+      {"groups", 1, 0, 'G'}, {"cgroup-set", 1, 0, 'S'}, {"caps", 1, 0, 'C'}, {"pause", 0, 0, 'P'}, {"no-pidns", 0, 0, 'N'},
       {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "+", longs, NULL)) != -1) {
@@ -300,6 +313,7 @@ int main(int argc, char **argv) {
       case 'e': if (opt.nenv < 511) opt.env[opt.nenv++] = optarg; break;
       case 'U': parse_ids(optarg); break;
       case 'G': parse_groups(optarg); break;
+      case 'S': if (opt.ncgroup_sets < MAX_LIST) opt.cgroup_sets[opt.ncgroup_sets++] = optarg; break;
       case 'C': opt.caps = strtoull(optarg, NULL, 16), opt.have_caps = 1; break;
       case 'P': opt.pause = 1; break;
       case 'N': opt.no_pidns = 1; break;

@@ -139,22 +139,24 @@ for (const mode of ['iptables', 'nftables'] as const) {
 
   test.serial(`${mode}: a failing readiness probe takes the pod out of its service's endpoints, and back in`, async (t) => {
     if (!rootOrSkip(t)) return;
-    const flag = `/tmp/kubelab-ready-${ctx!.name}`;
-    t.teardown(() => rmSync(flag, { force: true }));
-    writeFileSync(flag, 'ok');
+    // The probe looks for a file inside the container (its own /tmp): created and removed with exec.
     const pod = echoPod('gated', 'node1', { gate: 'yes' }).replace(
       'readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}',
-      `readinessProbe: {exec: {command: [test, -f, ${flag}]}, periodSeconds: 1, failureThreshold: 1}`,
+      'readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}',
     );
     const svc = `apiVersion: v1\nkind: Service\nmetadata: {name: gated}\nspec:\n  selector: {gate: "yes"}\n  ports: [{port: 80, targetPort: 8080}]\n`;
     await kubelab(ctx!.name, ['apply', '-f', '-'], { input: `${pod}---\n${svc}` });
     const addresses = async () => ((await ctx!.client.get('Endpoints', 'gated')) as any).subsets?.flatMap((s: any) => (s.addresses ?? []).map((a: any) => a.targetRef.name)) ?? [];
+    const running = async () => ((await ctx!.client.find<any>('Pod', 'gated'))?.status?.containerStatuses?.[0]?.state?.running ? true : false);
+    t.true(await waitFor(running, 30_000), 'running');
+    const touch = () => kubelab(ctx!.name, ['exec', 'gated', '--', 'touch', '/tmp/ready']);
+    await touch();
     t.true(await waitFor(async () => (await addresses()).includes('gated'), 30_000), 'ready: listed');
-    rmSync(flag);
+    await kubelab(ctx!.name, ['exec', 'gated', '--', 'rm', '/tmp/ready']);
     t.true(await waitFor(async () => !(await addresses()).includes('gated'), 30_000), 'probe failing: removed');
     const notReady = ((await ctx!.client.get('Endpoints', 'gated')) as any).subsets?.flatMap((s: any) => (s.notReadyAddresses ?? []).map((a: any) => a.targetRef.name));
     t.deepEqual(notReady, ['gated']);
-    writeFileSync(flag, 'ok');
+    await touch();
     t.true(await waitFor(async () => (await addresses()).includes('gated'), 30_000), 'probe passing again: back');
     await kubelab(ctx!.name, ['delete', 'pod', 'gated', '--now']);
   });
