@@ -352,7 +352,7 @@ export class PodManager {
         if (kind !== 'startup' && st.startup && !st.startup.passing) continue;
         if (kind === 'startup' && p.passing) continue;
         const before = p.passing;
-        p.record(await runProbe(p.probe, c, rec.ip, cr.containerPid), t);
+        p.record(await runProbe(p.probe, c, rec.ip, cr.containerPid ?? this.containerStatus(pod, rec, c).pid), t);
         if (p.passing !== before) changed = true;
       }
     }
@@ -361,6 +361,12 @@ export class PodManager {
 
   private containerStatus(pod: Pod, rec: SandboxRecord, c: Container): ContainerStatus {
     const cr = rec.containers[c.name];
+    if (cr?.pid && cr.state.running && !cr.containerPid) {
+      // The shim writes the container's PID after its fork; on a loaded node that can come after
+      // startContainer stopped waiting for it.
+      const pidFile = path.join(this.ctx.store.dirOf(rec.uid), 'containers', c.name, 'pid');
+      if (existsSync(pidFile)) cr.containerPid = Number(readFileSync(pidFile, 'utf8').trim()) || undefined;
+    }
     const st = this.probes.get(`${rec.uid}/${c.name}`);
     const running = !!cr?.state.running;
     const started = running && (!st?.startup || st.startup.passing);
