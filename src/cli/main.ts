@@ -11,6 +11,7 @@ import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
 import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts';
 import { reportError } from './context.ts';
 import { topPodsCommand } from './commands/top.ts';
+import { imageImportCommand, imagesCommand } from './commands/images.ts';
 import { dockerExec, dockerInspect, dockerLogs, dockerPs, dockerRm, dockerRun } from './commands/docker.ts';
 
 const program = new Command();
@@ -117,6 +118,23 @@ program
     action(async (what, o) => {
       if (what !== 'pods' && what !== 'pod' && what !== 'po') throw new Error(`top ${what}: kubelab's top knows pods`);
       await topPodsCommand({ ...g(), ...o });
+    }),
+  );
+
+program
+  .command('images')
+  .description("the local image store's images (an OCI layout under /var/lib/kubelab/images)")
+  .action(action(async () => imagesCommand()));
+program
+  .command('image')
+  .description('image store operations: ./kubelab image import oci:DIR[:REF] | docker-archive:FILE [--tag NAME]')
+  .argument('<verb>', 'import')
+  .argument('<source>')
+  .option('--tag <ref>', 'the name to store it under (default: the names it carries)')
+  .action(
+    action(async (verb, source, o) => {
+      if (verb !== 'import') throw new Error(`image ${verb}: kubelab knows image import`);
+      await imageImportCommand(source, o);
     }),
   );
 

@@ -64,3 +64,25 @@ for (const [what, entries, message] of HOSTILE) {
     t.false(existsSync('/tmp/escaped'));
   });
 }
+
+test.serial('import: an OCI layout and a docker-archive written by skopeo come back with the same layers', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const from = new ImageStore(path.join(work, 'from'));
+  const img = await smallImage(from, 'example/round:1');
+  const archive = path.join(work, 'round.tar');
+  await execa('skopeo', ['copy', `oci:${from.oci}:example/round:1`, `docker-archive:${archive}:example/round:1`]);
+  const layout = path.join(work, 'layout');
+  await execa('skopeo', ['copy', `oci:${from.oci}:example/round:1`, `oci:${layout}:v1`]);
+  const { importDockerArchive, importOciLayout } = await import('../../../src/image/import.ts');
+  const to = new ImageStore(path.join(work, 'to'));
+  const [a] = await importDockerArchive(to, archive);
+  t.is(a!.ref, 'example/round:1');
+  t.deepEqual(a!.config.config?.Cmd, ['cat', '/etc/motd']);
+  t.deepEqual(a!.layers.map((l) => l.diffID), img.layers.map((l) => l.diffID));
+  const [b] = await importOciLayout(to, layout, 'v1', 'example/round:oci');
+  t.is(b!.ref, 'example/round:oci');
+  t.deepEqual(b!.layers.map((l) => l.diffID), img.layers.map((l) => l.diffID));
+  const dirs = await to.layerDirs(b!);
+  t.is(readFileSync(path.join(dirs[0]!, 'etc', 'motd'), 'utf8'), 'hello from a layer\n');
+  await t.throwsAsync(importOciLayout(to, layout, 'v2'), { message: /no manifest named "v2" \(has: v1\)/ });
+});
