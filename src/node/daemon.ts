@@ -178,6 +178,7 @@ export async function runNodeDaemon(cluster: string, nodeName: string): Promise<
     tick++;
     for (const pod of podInformer.cache.values()) {
       if (pod.metadata.deletionTimestamp) continue;
+      if (pods.refreshPids(pod)) void pods.sync(pod);
       void pods.runProbes(pod).then((changed) => (changed ? pods.sync(pod) : undefined)).catch((e) => log(`probe: ${describeError(e)}`));
     }
     if (tick % 10 === 0) {

@@ -10,7 +10,7 @@ import type { Cmd } from '../driver/command.ts';
 import type { Runner } from '../driver/runner.ts';
 import { OWNER_ENV, paths, podHostVeth, podNetns } from '../naming.ts';
 import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
-import { containerCgroupPath, detectCgroups, readCgroupStats, removeCgroupTree, type CgroupLayout } from '../runtime/cgroups.ts';
+import { containerCgroupPath, detectCgroups, drainCgroupTree, readCgroupStats, removeCgroupTree, type CgroupLayout } from '../runtime/cgroups.ts';
 import { prepareContainer } from '../runtime/containers.ts';
 import { ImageUnavailable, type RunnableImage } from '../runtime/images.ts';
 import { initArgv, type Bind } from '../runtime/launch.ts';
@@ -65,6 +65,9 @@ export class PodManager {
     return next;
   }
 
+  /** UIDs of pods deleted from the API, most recent last (bounded). */
+  private readonly gone = new Set<string>();
+
   setEndpointsCheck(check: (uid: string) => boolean): void {
     this.ctx.inEndpoints = check;
   }
@@ -73,6 +76,9 @@ export class PodManager {
   sync(pod: Pod): Promise<void> {
     const uid = pod.metadata.uid!;
     return this.enqueue(uid, async () => {
+      // A sync queued from a stale copy (a probe that finished after the delete event) must not
+      // bring a deleted pod's sandbox back: a UID, once gone, never returns.
+      if (this.gone.has(uid)) return;
       if (pod.metadata.deletionTimestamp) return this.terminate(pod);
       const rec = await this.ensureSandbox(pod);
       if (!rec) return;
@@ -83,6 +89,8 @@ export class PodManager {
 
   /** The pod object is gone (deleted with grace 0): remove its sandbox if one is left. */
   forget(uid: string): Promise<void> {
+    this.gone.add(uid);
+    if (this.gone.size > 10_000) this.gone.delete(this.gone.values().next().value!);
     return this.enqueue(uid, async () => {
       const rec = this.ctx.store.load(uid);
       if (rec) await this.teardown(rec);
@@ -187,7 +195,10 @@ export class PodManager {
         if (lp && !lp.passing) {
           this.ctx.log(`pod ${ownerOf(pod)}: container ${c.name} failed liveness probe, will be restarted: ${lp.lastMessage}`);
           await stopProcess({ pid: cr.pid, startTime: cr.startTime }, (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
-        } else continue;
+        } else {
+          if (!cr.containerPid && (cr.containerPid = readPidFile(this.pidFileOf(rec, c.name)))) changed = true;
+          continue;
+        }
       }
       if (cr.pid) {
         // It ran and has ended.
@@ -315,9 +326,10 @@ export class PodManager {
     cr.pid = pid;
     cr.startTime = startTime(pid);
     cr.startedAt = now();
-    // The shim writes the container's own PID (PID 1 inside) once it has forked.
-    await waitFor(() => existsSync(prepared.pidFile) || !alive({ pid, startTime: cr.startTime ?? -1 }), 5000, 5);
-    cr.containerPid = existsSync(prepared.pidFile) ? Number(readFileSync(prepared.pidFile, 'utf8').trim()) : undefined;
+    // The shim writes the container's own PID (PID 1 inside) once it has forked; on a loaded node
+    // that can take a while, and a PID that comes later is picked up by refreshPids.
+    await waitFor(() => existsSync(prepared.pidFile) || !alive({ pid, startTime: cr.startTime ?? -1 }), 15_000, 5);
+    cr.containerPid = readPidFile(prepared.pidFile);
     cr.state = { running: { startedAt: cr.startedAt } };
     const key = `${rec.uid}/${c.name}`;
     this.probes.set(key, {
@@ -334,6 +346,24 @@ export class PodManager {
 
   /** Called when a container of a pod exits, so the daemon can re-sync that pod at once. */
   onExit?: (uid: string) => void;
+
+  private pidFileOf(rec: SandboxRecord, container: string): string {
+    return path.join(this.ctx.store.dirOf(rec.uid), 'containers', container, 'pid');
+  }
+
+  /**
+   * True when a running container's PID, missing at its start (the shim wrote it late), is now
+   * known: the pod must be synced (which records it) and its status reported again, since `exec`
+   * and probes enter the container by it. Read-only: records change only inside the pod's queue.
+   */
+  refreshPids(pod: Pod): boolean {
+    const rec = this.ctx.store.load(pod.metadata.uid!);
+    if (!rec) return false;
+    return pod.spec.containers.some((c) => {
+      const cr = rec.containers[c.name];
+      return !!cr?.pid && !!cr.state.running && !cr.containerPid && readPidFile(this.pidFileOf(rec, c.name)) !== undefined;
+    });
+  }
 
   /** Runs the probes that are due; returns true when a result changed readiness. */
   async runProbes(pod: Pod): Promise<boolean> {
@@ -361,12 +391,7 @@ export class PodManager {
 
   private containerStatus(pod: Pod, rec: SandboxRecord, c: Container): ContainerStatus {
     const cr = rec.containers[c.name];
-    if (cr?.pid && cr.state.running && !cr.containerPid) {
-      // The shim writes the container's PID after its fork; on a loaded node that can come after
-      // startContainer stopped waiting for it.
-      const pidFile = path.join(this.ctx.store.dirOf(rec.uid), 'containers', c.name, 'pid');
-      if (existsSync(pidFile)) cr.containerPid = Number(readFileSync(pidFile, 'utf8').trim()) || undefined;
-    }
+    if (cr?.pid && cr.state.running && !cr.containerPid) cr.containerPid = readPidFile(this.pidFileOf(rec, c.name));
     const st = this.probes.get(`${rec.uid}/${c.name}`);
     const running = !!cr?.state.running;
     const started = running && (!st?.startup || st.startup.passing);
@@ -456,7 +481,10 @@ export class PodManager {
     if (rec.pause) await stopProcess(rec.pause, 2000);
     // The containers' mounts died with their mount namespaces; their directories and cgroups remain.
     rmSync(path.join(this.ctx.store.dirOf(rec.uid), 'containers'), { recursive: true, force: true });
-    for (const qos of ['guaranteed', 'burstable', 'besteffort']) removeCgroupTree(this.cgroups, `kubelab/${this.ctx.cluster}/${qos}/pod${rec.uid}`);
+    for (const qos of ['guaranteed', 'burstable', 'besteffort']) {
+      const left = await drainCgroupTree(this.cgroups, `kubelab/${this.ctx.cluster}/${qos}/pod${rec.uid}`);
+      if (left.length) this.ctx.log(`pod ${rec.namespace}/${rec.name}: cgroups still busy, left for down to sweep: ${left.join(' ')}`);
+    }
     const owner = `pod/${rec.namespace}/${rec.name}`;
     await this.ctx.runner.runAll(sandboxDeleteCommands({ podNetns: rec.netns, nodeNetns: this.ctx.nodeNetns, hostVeth: rec.hostVeth, owner }));
     rmSync(paths.netnsEtc(rec.netns), { recursive: true, force: true });
@@ -471,6 +499,15 @@ export class PodManager {
 
 /** A container that cannot be started as specified (a missing hostPath, ...). */
 class StartError extends Error {}
+
+/** The PID the shim wrote (written to a temporary file and renamed, so never half a number). */
+function readPidFile(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function requireText(file: string): string {
   try {

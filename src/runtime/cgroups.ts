@@ -179,3 +179,51 @@ export function removeCgroupTree(layout: CgroupLayout, rel: string): string[] {
   for (const d of hierarchyDirs(layout, rel)) remove(d);
   return left;
 }
+
+/** The PIDs still in a cgroup directory or any cgroup below it. */
+function processesBelow(dir: string): number[] {
+  const pids: number[] = [];
+  const visit = (d: string): void => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const pid of (readText(path.join(d, 'cgroup.procs')) ?? '').split('\n')) if (/^\d+$/.test(pid.trim())) pids.push(Number(pid));
+    for (const e of entries) {
+      try {
+        if (statSync(path.join(d, e)).isDirectory()) visit(path.join(d, e));
+      } catch {
+        /* raced with removal */
+      }
+    }
+  };
+  visit(dir);
+  return pids;
+}
+
+/**
+ * Removes a container's or pod's cgroup subtree even when its last processes are still dying: a
+ * killed container (its shim gone, the container SIGKILLed by the parent-death signal) can take a
+ * moment to leave its cgroup, and rmdir fails until it has. Any process still inside is one of the
+ * container's own (only kubelab-init joins these cgroups), so it is killed. Bounded; returns what
+ * could not be removed.
+ */
+export async function drainCgroupTree(layout: CgroupLayout, rel: string, timeoutMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = removeCgroupTree(layout, rel);
+    if (!left.length || Date.now() > deadline) return left;
+    for (const dir of left) {
+      for (const pid of processesBelow(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -22,8 +22,18 @@ async function containerOf(opts: { name?: string; namespace?: string; container?
 
 export async function execCommand(podName: string, argv: string[], opts: { name?: string; namespace?: string; container?: string }): Promise<void> {
   if (argv.length === 0) throw new Error('exec needs a command after --, e.g. ./kubelab exec web -- ip addr');
-  const { pod, cname, status } = await containerOf(opts, podName);
-  if (!status?.state.running || !status.pid) throw new Error(`container ${cname} of pod ${podName} is not running (${pod.status?.phase ?? 'Pending'})`);
+  let { pod, cname, status } = await containerOf(opts, podName);
+  // A container the node has just started is running before its PID is reported: give the node
+  // daemon a few seconds (it re-reports within one) rather than failing.
+  for (const deadline = Date.now() + 10_000; status?.state.running && !status.pid && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    ({ pod, cname, status } = await containerOf(opts, podName));
+  }
+  if (!status?.state.running) {
+    const why = status?.state.waiting?.reason ?? (status?.state.terminated ? `terminated: ${status.state.terminated.reason}` : (pod.status?.phase ?? 'Pending'));
+    throw new Error(`container ${cname} of pod ${podName} is not running (${why})`);
+  }
+  if (!status.pid) throw new Error(`container ${cname} of pod ${podName} is running but its node has not reported its process yet: try again`);
   const env = Object.fromEntries(environ(status.pid));
   if (!env.PATH) throw new Error(`container ${cname} of pod ${podName} has ended`);
   const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--', ...argv], { stdio: 'inherit', env });
