@@ -13,7 +13,7 @@ import { iptablesSync } from '../src/proxy/iptables.ts';
 import { nftablesSync } from '../src/proxy/nftables.ts';
 import type { Endpoint, ProxyInput, ProxyOptions, Service } from '../src/proxy/types.ts';
 
-const options: ProxyOptions = { cluster: 'bench' };
+const baseOptions: ProxyOptions = { cluster: 'bench' };
 const namespaces = new Set<string>();
 const workDir = mkdtempSync(path.join(tmpdir(), 'kltest-bench-'));
 
@@ -94,10 +94,14 @@ interface Row {
   bytesPartial: number;
 }
 
-async function benchMode(mode: 'iptables' | 'nftables', n: number): Promise<Row> {
+type Mode = 'iptables' | 'nftables' | 'nftables-vmap';
+
+async function benchMode(mode: Mode, n: number): Promise<Row> {
   const before = world(n);
   const after = world(n, 1);
   const load = mode === 'iptables' ? restore : nftLoad;
+  // nftables-vmap: kube-proxy's own endpoint choice (an anonymous vmap per service), for comparison.
+  const options: ProxyOptions = { ...baseOptions, nftEndpointSelection: mode === 'nftables-vmap' ? 'vmap' : 'cascade' };
 
   const ns = await freshNetns();
   const bare = await freshNetns();
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
   const rows: Row[] = [];
   for (const n of sizes.length ? sizes : [1000, 10000]) {
-    for (const mode of ['iptables', 'nftables'] as const) {
+    for (const mode of ['iptables', 'nftables', 'nftables-vmap'] as const) {
       const row = await benchMode(mode, n);
       rows.push(row);
       console.error(`done: ${mode} ${n} services`);
@@ -143,12 +147,12 @@ async function main(): Promise<void> {
   }
   const f = (ms: number) => ms.toFixed(1).padStart(9);
   const r = (x: number) => `${x.toFixed(2)}x`.padStart(7);
-  console.log('mode      services | full: gen ms  load ms  sync ms  bare ms  sync/bare  KiB | partial: gen ms  load ms  sync ms  bare ms  sync/bare  KiB | partial/full');
+  console.log('mode          services | full: gen ms  load ms  sync ms  bare ms  sync/bare  KiB | partial: gen ms  load ms  sync ms  bare ms  sync/bare  KiB | partial/full');
   for (const x of rows) {
     const syncFull = x.genFull + x.loadFull;
     const syncPartial = x.genPartial + x.loadPartial;
     console.log(
-      `${x.mode.padEnd(9)} ${String(x.services).padStart(8)} | ${f(x.genFull)} ${f(x.loadFull)} ${f(syncFull)} ${f(x.bareFull)} ${r(syncFull / x.bareFull)} ${String(Math.round(x.bytesFull / 1024)).padStart(5)} |` +
+      `${x.mode.padEnd(13)} ${String(x.services).padStart(8)} | ${f(x.genFull)} ${f(x.loadFull)} ${f(syncFull)} ${f(x.bareFull)} ${r(syncFull / x.bareFull)} ${String(Math.round(x.bytesFull / 1024)).padStart(5)} |` +
         ` ${f(x.genPartial)} ${f(x.loadPartial)} ${f(syncPartial)} ${f(x.barePartial)} ${r(syncPartial / x.barePartial)} ${String(Math.round(x.bytesPartial / 1024)).padStart(5)} | ${r(syncPartial / syncFull)}`,
     );
   }

@@ -142,6 +142,14 @@ function strip(ep: EndpointModel): EndpointModel {
   return { ip: ep.ip, port: ep.port, local: ep.local, str: ep.str };
 }
 
+/** The last model of each service, by `ns/name`, with the raw inputs it came from (bounded). */
+const memoModels = new Map<string, { raw: string; ports: ServicePortModel[]; endpoints: number }>();
+const MEMO_LIMIT = 50_000;
+function rememberModel(key: string, m: { raw: string; ports: ServicePortModel[]; endpoints: number }): void {
+  if (memoModels.size >= MEMO_LIMIT && !memoModels.has(key)) memoModels.clear();
+  memoModels.set(key, m);
+}
+
 /** Validate the input and compute every proxied service port, sorted by `ns/name:port` and protocol. */
 export function buildModel(input: ProxyInput): ProxyModel {
   const { node } = input;
@@ -163,25 +171,35 @@ export function buildModel(input: ProxyInput): ProxyModel {
   let totalEndpoints = 0;
 
   input.services.forEach((svc, index) => {
-    validateService(svc, index);
     const serviceKey = `${svc.namespace}/${svc.name}`;
     if (seenServices.has(serviceKey)) throw new ProxyInputError(`services[${index}]: duplicate service ${serviceKey}`);
     seenServices.add(serviceKey);
-    if (!isProxied(svc)) return;
+    // The service's raw inputs: when they are what they were at the last sync, so is its model
+    // (a partial sync at 10,000 services then costs a string comparison per unchanged service).
+    const raw = JSON.stringify([node.name, svc, svc.ports?.map((p) => input.endpoints[servicePortName(svc.namespace, svc.name, p.name)] ?? null)]);
+    const memo = memoModels.get(serviceKey);
+    if (memo?.raw === raw) {
+      if (memo.ports.length) fingerprints.set(serviceKey, raw);
+      ports.push(...memo.ports);
+      totalEndpoints += memo.endpoints;
+      return;
+    }
+    validateService(svc, index);
+    if (!isProxied(svc)) return void rememberModel(serviceKey, { raw, ports: [], endpoints: 0 });
+    const before = ports.length;
+    const endpointsBefore = totalEndpoints;
 
     const externallyAccessibleSvc = serviceExternallyAccessible(svc);
     const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
     const externalPolicyLocal = externallyAccessibleSvc && svc.externalTrafficPolicy === 'Local';
     const isLB = svc.type === 'LoadBalancer';
     const affinitySeconds = svc.sessionAffinity === 'ClientIP' ? (svc.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : null;
-    const endpointsSeen: Record<string, unknown> = {};
 
     for (const p of svc.ports) {
       const nameString = servicePortName(svc.namespace, svc.name, p.name);
-      const raw = toEndpointModels(nameString, input.endpoints[nameString] ?? [], node.name);
+      const all = toEndpointModels(nameString, input.endpoints[nameString] ?? [], node.name);
       // kube-proxy's endpoint cache keeps each port's endpoints sorted, so rules do not churn.
-      raw.sort((a, b) => (a.str < b.str ? -1 : a.str > b.str ? 1 : 0));
-      endpointsSeen[nameString] = raw;
+      all.sort((a, b) => (a.str < b.str ? -1 : a.str > b.str ? 1 : 0));
       const nodePort = (svc.type === 'NodePort' || isLB) && p.nodePort ? p.nodePort : 0;
       const loadBalancerVIPs = isLB ? [...(svc.loadBalancerIngressIPs ?? [])] : [];
       const externalIPs = [...(svc.externalIPs ?? [])];
@@ -190,13 +208,13 @@ export function buildModel(input: ProxyInput): ProxyModel {
       // the Cluster endpoints are needed for the short-circuit of pod and host traffic.
       const usesCluster = !internalPolicyLocal || externallyAccessible;
       const usesLocal = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
-      const ready = raw.filter((e) => e.ready);
+      const ready = all.filter((e) => e.ready);
       const clusterEndpoints = usesCluster ? ready.map(strip) : [];
       const localEndpoints = usesLocal ? ready.filter((e) => e.local).map(strip) : [];
       // Without topology hints or terminating endpoints, the Cluster set contains every Local one.
       const reachableEndpoints = usesCluster ? clusterEndpoints : localEndpoints;
       const hasEndpoints = ready.length > 0;
-      totalEndpoints += raw.length; // kube-proxy counts every endpoint it knows, ready or not
+      totalEndpoints += all.length; // kube-proxy counts every endpoint it knows, ready or not
       ports.push({
         namespace: svc.namespace,
         name: svc.name,
@@ -220,7 +238,8 @@ export function buildModel(input: ProxyInput): ProxyModel {
         hasEndpoints,
       });
     }
-    fingerprints.set(serviceKey, JSON.stringify([svc, endpointsSeen]));
+    fingerprints.set(serviceKey, raw);
+    rememberModel(serviceKey, { raw, ports: ports.slice(before), endpoints: totalEndpoints - endpointsBefore });
   });
 
   ports.sort((a, b) => (a.nameString === b.nameString ? a.protocol.localeCompare(b.protocol) : a.nameString < b.nameString ? -1 : 1));

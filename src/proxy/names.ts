@@ -30,8 +30,19 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+// Every sync names every chain again, and at 10,000 services that is 40,000 hashes: remember them
+// (bounded; the names of a cluster's current services stay in it).
+const hashed = new Map<string, string>();
+const HASH_CACHE_LIMIT = 200_000;
+
 function sha256Base32(text: string): string {
-  return base32(createHash('sha256').update(text).digest());
+  let h = hashed.get(text);
+  if (h === undefined) {
+    h = base32(createHash('sha256').update(text).digest());
+    if (hashed.size >= HASH_CACHE_LIMIT) hashed.clear();
+    hashed.set(text, h);
+  }
+  return h;
 }
 
 /** kube-proxy's ServicePortName.String(): `ns/name:port`, or `ns/name` when the port has no name. */

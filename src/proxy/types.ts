@@ -85,4 +85,13 @@ export interface ProxyOptions {
   largeClusterEndpointsThreshold?: number;
   /** nf_conntrack_tcp_be_liberal=1 on the node: kube-proxy then skips the INVALID drop rule. */
   conntrackTCPLiberal?: boolean;
+  /**
+   * nftables mode: how a service chain picks its endpoint. `vmap` is kube-proxy's rule, one
+   * `numgen random mod N vmap { 0 : goto ..., ... }` per service; every such rule makes an anonymous
+   * map, and the kernel's handling of many anonymous sets in one transaction is quadratic (10,000
+   * services take several seconds in the kernel alone, see bench/proxy-sync.ts). `cascade` (the
+   * default) is the same uniform choice as N plain rules, the way iptables mode's `statistic`
+   * cascade does it: `numgen random mod 3 == 0 goto A`, `numgen random mod 2 == 0 goto B`, `goto C`.
+   */
+  nftEndpointSelection?: 'cascade' | 'vmap';
 }

@@ -129,7 +129,7 @@ async function natEvidence(runner: ReturnType<typeof createRunner>, cluster: str
   let rules: string[] = [];
   if (mode === 'nftables') {
     const out = await runner.run({ argv: ['nft', 'list', 'table', 'ip', 'kube-proxy'], netns: nodeNetns, why: 'read the proxy rules', readOnly: true, okExit: [1] });
-    rules = out.stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes(svc.vip) || l.includes(`${endpointIP}:`) || (l.includes('numgen') && l.includes(svc.serviceName)));
+    rules = out.stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes(svc.vip) || l.includes(`${endpointIP}:`) || ((l.includes('numgen') || l.startsWith('goto endpoint-')) && l.includes(svc.serviceName)));
   } else {
     const { svc: svcChain } = iptablesServiceChains(spn, svc.protocol.toLowerCase());
     const epPort = svc.endpoints.find((e) => e.endpoint.ip === endpointIP)?.port;

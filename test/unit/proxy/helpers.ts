@@ -122,7 +122,10 @@ export function applyNft(script: string, t: NftTable = { chains: new Map(), sets
     const [, verb, kind, rest] = m as unknown as [string, string, string, string];
     const name = rest.split(' ')[0]!;
     const where = `line ${i + 1}: ${line}`;
-    if (kind === 'table') return;
+    if (kind === 'table') {
+      if (verb === 'delete') (t.chains.clear(), t.sets.clear());
+      return;
+    }
     if (kind === 'chain') {
       if (verb === 'add' && !t.chains.has(name)) t.chains.set(name, []);
       else if (verb === 'flush') {

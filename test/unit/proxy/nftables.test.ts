@@ -10,15 +10,21 @@ function serviceChain(ns: string, name: string, proto: string, port: string): st
   return `service-${base32Reference(sha256(readable)).slice(0, 8)}-${readable}`;
 }
 
-test('everything lives in table ip kube-proxy, added (not deleted) and re-filled in one transaction', (t) => {
-  const { script } = nftablesSync(input([svc('web', '10.96.0.10')], { 'default/web:http': eps(2) }), opts);
-  for (const line of script.trim().split('\n')) t.regex(line, /^(add|flush|delete) (table|chain|rule|set|map|element) ip kube-proxy\b/);
-  t.regex(script, /^add table ip kube-proxy/);
-  t.notRegex(script, /delete table/);
+test('everything lives in table ip kube-proxy: the first sync replaces it in one transaction, later ones re-fill it', (t) => {
+  const first = nftablesSync(input([svc('web', '10.96.0.10')], { 'default/web:http': eps(2) }), opts);
+  for (const line of first.script.trim().split('\n')) t.regex(line, /^(add|flush|delete) (table|chain|rule|set|map|element) ip kube-proxy\b/);
+  // What an earlier run left goes with the same transaction that writes the new table.
+  t.deepEqual(first.script.split('\n').slice(0, 3), ['add table ip kube-proxy', 'delete table ip kube-proxy', 'add table ip kube-proxy { comment "rules for kube-proxy" ; }']);
+  t.notRegex(first.script, /^flush /m, 'nothing to flush in a table made in this transaction');
   // Base chains hook into netfilter with kube-proxy's priorities (dstnat = -100, srcnat = 100).
-  t.regex(script, /add chain ip kube-proxy nat-prerouting \{ type nat hook prerouting priority -100 ; \}/);
-  t.regex(script, /add chain ip kube-proxy nat-postrouting \{ type nat hook postrouting priority 100 ; \}/);
-  t.regex(script, /add chain ip kube-proxy filter-forward \{ type filter hook forward priority -110 ; \}/);
+  t.regex(first.script, /add chain ip kube-proxy nat-prerouting \{ type nat hook prerouting priority -100 ; \}/);
+  t.regex(first.script, /add chain ip kube-proxy nat-postrouting \{ type nat hook postrouting priority 100 ; \}/);
+  t.regex(first.script, /add chain ip kube-proxy filter-forward \{ type filter hook forward priority -110 ; \}/);
+  // A later full sync (settings changed) keeps the table: add + flush, as kube-proxy does.
+  const again = nftablesFullSync(input([svc('web', '10.96.0.10')], { 'default/web:http': eps(2) }), opts, first.state);
+  t.notRegex(again.script, /delete table/);
+  t.regex(again.script, /^flush chain ip kube-proxy nat-prerouting$/m);
+  t.deepEqual(nftView(applyNft(again.script, applyNft(first.script))), nftView(applyNft(first.script)));
 });
 
 test('ClusterIP dispatch: service-ips maps ip . proto . port to the service chain', (t) => {
@@ -33,21 +39,53 @@ test('ClusterIP dispatch: service-ips maps ip . proto . port to the service chai
   t.true(table.chains.get('services')!.some((r) => r.includes('vmap @service-ips')));
 });
 
-for (const n of [1, 2, 3, 5, 8]) {
-  test(`numgen random mod ${n} maps each of 0..${n - 1} to a distinct endpoint, so each gets 1/${n}`, (t) => {
-    const table = applyNft(nftablesSync(input([svc('web', '10.96.0.10')], { 'default/web:http': eps(n) }), opts).script);
-    const chain = table.chains.get(serviceChain('default', 'web', 'tcp', 'http'))!;
-    const rule = chain.find((r) => r.startsWith('numgen'))!;
-    const m = /^numgen random mod (\d+) vmap \{ (.*) \}$/.exec(rule)!;
-    t.is(Number(m[1]), n);
-    const entries = m[2]!.split(' , ').map((e) => /^(\d+) : goto (\S+)$/.exec(e)!);
-    t.deepEqual(entries.map((e) => Number(e[1])), Array.from({ length: n }, (_, i) => i));
-    const targets = entries.map((e) => e[2]!);
-    t.is(new Set(targets).size, n);
-    // Each endpoint chain DNATs to one distinct ready endpoint.
-    const dests = targets.map((c) => /dnat to (\S+)$/.exec(table.chains.get(c)!.at(-1)!)![1]);
-    t.deepEqual(dests.sort(), eps(n).map((e) => `${e.ip}:${e.port}`).sort());
-  });
+/**
+ * The probability of reaching each chain from a service chain's endpoint-choice rules, computed
+ * from the rules' text: `numgen random mod M == 0 goto X` takes 1/M of what reaches it, `goto X`
+ * the rest, `numgen random mod N vmap { i : goto X ... }` 1/N per entry.
+ */
+function choiceProbabilities(rules: string[]): Map<string, number> {
+  const p = new Map<string, number>();
+  let left = 1;
+  for (const r of rules) {
+    let m = /^numgen random mod (\d+) == 0 goto (\S+)$/.exec(r);
+    if (m) {
+      p.set(m[2]!, (p.get(m[2]!) ?? 0) + left / Number(m[1]));
+      left -= left / Number(m[1]);
+      continue;
+    }
+    m = /^goto (\S+)$/.exec(r);
+    if (m) {
+      p.set(m[1]!, (p.get(m[1]!) ?? 0) + left);
+      left = 0;
+      continue;
+    }
+    m = /^numgen random mod (\d+) vmap \{ (.*) \}$/.exec(r);
+    if (m) {
+      const entries = m[2]!.split(' , ').map((e) => /^(\d+) : goto (\S+)$/.exec(e)!);
+      for (const e of entries) p.set(e[2]!, (p.get(e[2]!) ?? 0) + left / Number(m[1]));
+      left -= (left * entries.length) / Number(m[1]);
+    }
+  }
+  return p;
+}
+
+for (const selection of ['cascade', 'vmap'] as const) {
+  for (const n of [1, 2, 3, 5, 8]) {
+    test(`${selection}: with ${n} endpoints each endpoint chain is chosen with probability exactly 1/${n}`, (t) => {
+      const table = applyNft(nftablesSync(input([svc('web', '10.96.0.10')], { 'default/web:http': eps(n) }), { ...opts, nftEndpointSelection: selection }).script);
+      const chain = table.chains.get(serviceChain('default', 'web', 'tcp', 'http'))!;
+      const choice = chain.filter((r) => r.startsWith('numgen') || r.startsWith('goto '));
+      if (selection === 'vmap') t.regex(choice[0]!, new RegExp(`^numgen random mod ${n} vmap`));
+      else t.is(choice.length, n, 'one rule per endpoint');
+      const probabilities = choiceProbabilities(choice);
+      t.is(probabilities.size, n);
+      for (const pr of probabilities.values()) t.true(Math.abs(pr - 1 / n) < 1e-12, `got ${pr}`);
+      // Each endpoint chain DNATs to one distinct ready endpoint.
+      const dests = [...probabilities.keys()].map((c) => /dnat to (\S+)$/.exec(table.chains.get(c)!.at(-1)!)![1]);
+      t.deepEqual(dests.sort(), eps(n).map((e) => `${e.ip}:${e.port}`).sort());
+    });
+  }
 }
 
 test('masquerade via the mark: mark-for-masquerade ORs it in, masquerading clears it and masquerades', (t) => {
@@ -97,7 +135,7 @@ test('externalTrafficPolicy Local: the external chain short-circuits pods and th
   const last = rules.at(-1)!.replace('goto ', '');
   t.true(last.startsWith('local-'));
   const local = table.chains.get(last)!;
-  t.regex(local.at(-1)!, /^numgen random mod 1 vmap/);
+  t.regex(local.at(-1)!, /^goto endpoint-/, 'one local endpoint: no random choice left');
 });
 
 test('chain and set names stay within nft limits', (t) => {
