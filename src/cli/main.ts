@@ -12,6 +12,7 @@ import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts'
 import { reportError } from './context.ts';
 import { topPodsCommand } from './commands/top.ts';
 import { imageImportCommand, imagesCommand } from './commands/images.ts';
+import { buildCommand } from './commands/build.ts';
 import { dockerExec, dockerInspect, dockerLogs, dockerPs, dockerRm, dockerRun } from './commands/docker.ts';
 
 const program = new Command();
@@ -119,6 +120,28 @@ program
       if (what !== 'pods' && what !== 'pod' && what !== 'po') throw new Error(`top ${what}: kubelab's top knows pods`);
       await topPodsCommand({ ...g(), ...o });
     }),
+  );
+
+const many = (v: string, prev: string[]) => [...prev, v];
+program
+  .command('build')
+  .description('build an image from a Dockerfile into the local store: ./kubelab build -t web:1 examples/build')
+  .argument('<context>', 'the build context directory')
+  .option('-t, --tag <name:tag>', 'name the image (repeatable)', many, [])
+  .option('-f, --file <Dockerfile>', 'the Dockerfile (default CONTEXT/Dockerfile; - reads stdin)')
+  .option('--target <stage>', 'build up to this stage')
+  .option('--build-arg <NAME=value>', 'a value for an ARG (repeatable)', many, [])
+  .option('--no-cache', 'run every step again')
+  .option('--network <mode>', 'RUN steps: none (default) or lab (a node of the cluster: pods, services, DNS)')
+  .option('--output <spec>', 'also write oci:DIR or docker-archive:FILE (repeatable)', many, [])
+  .option('--load', 'hand the image to a running Docker engine (docker load)')
+  .option('--docker-host <unix://path>', 'the Docker engine for --load and FROM docker-daemon: (default $DOCKER_HOST)')
+  .option('-q, --quiet', 'no progress, only the result')
+  .option('--json', 'the result as JSON (kubelab.build/v1: ref, digest, layers, steps with cache hits)')
+  .action(
+    action(async (context, o) =>
+      buildCommand(context, { ...g(), ...o, noCache: o.cache === false, tag: o.tag, buildArg: o.buildArg, output: o.output }),
+    ),
   );
 
 program

@@ -3,6 +3,7 @@
 // replay exactly what was done. Errors carry the command, the exit status and the output.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { execa } from 'execa';
@@ -58,6 +59,18 @@ export interface Runner {
   spawn(cmd: Cmd, opts: SpawnOptions): ChildProcess;
   /** Runs commands in order, stopping at the first failure. */
   runAll(cmds: Cmd[]): Promise<void>;
+  /**
+   * Runs a command to its end with its output handed over as it comes (a build step's RUN), and
+   * resolves with its exit status (128+signal when killed); logged to the transcript like any command.
+   */
+  stream(cmd: Cmd, opts: StreamOptions): Promise<number>;
+}
+
+export interface StreamOptions {
+  env: Record<string, string>;
+  onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Aborting kills the command's process group (the build was interrupted). */
+  signal?: AbortSignal;
 }
 
 export interface RunnerOptions {
@@ -113,8 +126,35 @@ export function createRunner(opts: RunnerOptions): Runner {
     }
   }
 
+  function stream(cmd: Cmd, sopts: StreamOptions): Promise<number> {
+    const argv = resolveArgv(cmd);
+    if (opts.echo) process.stderr.write(`+ ${renderShell(cmd)}\n`);
+    const started = performance.now();
+    const child = spawn(which(argv[0]!), argv.slice(1), { env: sopts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => sopts.onOutput(d, 'stdout'));
+    child.stderr!.on('data', (d: Buffer) => sopts.onOutput(d, 'stderr'));
+    const kill = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    sopts.signal?.addEventListener('abort', kill, { once: true });
+    return new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('close', (code, sig) => {
+        sopts.signal?.removeEventListener('abort', kill);
+        const exit = code ?? 128 + (sig ? (os.constants.signals[sig] ?? 0) : 0);
+        record(cmd, argv, exit, Math.round((performance.now() - started) * 10) / 10);
+        resolve(exit);
+      });
+    });
+  }
+
   return {
     run,
+    stream,
     spawn: spawnProcess,
     async runAll(cmds) {
       for (const c of cmds) await run(c);

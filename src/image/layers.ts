@@ -198,9 +198,19 @@ async function walk(root: string, rel = ''): Promise<string[]> {
   return out;
 }
 
-async function isOpaque(dir: string): Promise<boolean> {
-  const r = await execa('getfattr', ['--only-values', '-n', 'trusted.overlay.opaque', dir], { reject: false });
-  return r.exitCode === 0 && r.stdout.trim() === 'y';
+/**
+ * The directories under `root` that overlayfs marked opaque (trusted.overlay.opaque=y: their lower
+ * contents are hidden), relative to root. One getfattr for the whole tree: node cannot read xattrs.
+ */
+export async function opaqueDirs(root: string): Promise<Set<string>> {
+  const r = await execa('getfattr', ['-R', '-d', '-m', '^trusted\\.overlay\\.opaque$', '--absolute-names', root], { reject: false });
+  const found = new Set<string>();
+  let file: string | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) file = line.slice('# file: '.length);
+    else if (file && /^trusted\.overlay\.opaque="y"$/.test(line.trim())) found.add(path.relative(root, file));
+  }
+  return found;
 }
 
 /** A directory (or an overlay upper dir) as a layer tar written to `outFile`, with its digests. */
@@ -216,6 +226,7 @@ export async function tarDirectory(dir: string, outFile: string, opts: TarOption
   compressed.on('data', (c: Buffer) => (blobHash.update(c), (size += c.length)));
   const written = pipeline(compressed, createWriteStream(outFile));
   const inodes = new Map<string, string>();
+  const opaque = opts.upper ? await opaqueDirs(dir) : new Set<string>();
   const entry = (h: Partial<Headers> & { name: string }, body?: Buffer | Readable) =>
     new Promise<void>((resolve, reject) => {
       if (body instanceof Readable) {
@@ -233,7 +244,7 @@ export async function tarDirectory(dir: string, outFile: string, opts: TarOption
     }
     if (st.isDirectory()) {
       await entry({ ...common, type: 'directory' });
-      if (opts.upper && (await isOpaque(abs))) await entry({ ...common, name: `${rel}/${OPAQUE}`, type: 'file', size: 0, mode: 0o644 });
+      if (opaque.has(rel)) await entry({ ...common, name: `${rel}/${OPAQUE}`, type: 'file', size: 0, mode: 0o644 });
     } else if (st.isSymbolicLink()) {
       await entry({ ...common, type: 'symlink', linkname: await fsp.readlink(abs) });
     } else if (st.isFile()) {

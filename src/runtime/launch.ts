@@ -15,6 +15,8 @@ export interface Bind {
 export interface ContainerLaunch {
   /** The network namespace to join: /run/netns/NAME or /proc/PID/ns/net. Absent: the caller's. */
   netns?: string;
+  /** A network namespace of its own with only loopback (a build's RUN without network). */
+  newNetns?: boolean;
   /** The mount point of the container's root (an empty directory). Absent: no rootfs (the pause holder). */
   rootfs?: string;
   /** overlayfs lower dirs, top-most first; upper and work dirs of the container's writable layer. */
@@ -48,6 +50,7 @@ export function initBinary(): string {
 export function initArgv(l: ContainerLaunch, binary = initBinary()): string[] {
   const a = [binary];
   if (l.netns) a.push('--netns', l.netns);
+  else if (l.newNetns) a.push('--new-netns');
   if (l.hostname) a.push('--hostname', l.hostname);
   for (const c of l.cgroups ?? []) a.push('--cgroup', c);
   for (const [file, value] of l.cgroupSets ?? []) a.push('--cgroup-set', `${file}=${value}`);

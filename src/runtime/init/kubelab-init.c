@@ -8,7 +8,8 @@
  * line; this program applies it in order and execs. Read it top to bottom as the life of a container:
  *
  *   parent (the "shim" the node daemon watches)
- *     1. setns into the pod's network namespace (--netns)
+ *     1. setns into the pod's network namespace (--netns), or a network namespace of its own with
+ *        only loopback, up (--new-netns: a build step's RUN, Docker's `--network none`)
  *     2. unshare mount, UTS, IPC and PID namespaces
  *     3. fork: the child is PID 1 of the new PID namespace; the parent forwards signals to it,
  *        waits, and exits with its status (128+signal when killed, as a shell reports it)
@@ -32,6 +33,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,7 +41,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,7 +69,7 @@ static struct {
   gid_t groups[MAX_LIST];
   int ngroups;
   uint64_t caps;
-  int have_caps, pause, no_pidns;
+  int have_caps, pause, no_pidns, new_netns;
   char **argv;
 } opt;
 
@@ -169,7 +173,9 @@ static void bind_files(const char *root) {
       *strrchr(parent, '/') = 0;
       mkdirs(parent, 0755);
       free(parent);
-      touch(target);
+      /* Only a missing mount point is made: opening an image's file for writing would copy it up
+         into the container's layer (a build step's diff would then show an untouched file). */
+      if (access(target, F_OK) != 0) touch(target);
     }
     CHECK(mount(spec, target, NULL, MS_BIND | MS_REC, NULL), "bind %s on %s", spec, dst);
     if (ro) CHECK(mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL), "remount %s read-only", dst);
@@ -259,6 +265,19 @@ static void become_container(void) {
   die(code, "exec %s", opt.argv[0]);
 }
 
+/* A new network namespace has lo down: bring it up, as `ip link set lo up` would. */
+static void loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(128, "socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr), "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP;
+  CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr), "bring lo up");
+  close(fd);
+}
+
 static pid_t child;
 static void forward(int sig) {
   if (child > 0) kill(child, sig);
@@ -296,6 +315,7 @@ int main(int argc, char **argv) {
       {"work", 1, 0, 'w'}, {"hostname", 1, 0, 'h'}, {"cwd", 1, 0, 'c'}, {"pid-file", 1, 0, 'p'},
       {"cgroup", 1, 0, 'g'}, {"bind", 1, 0, 'b'}, {"env", 1, 0, 'e'}, {"user", 1, 0, 'U'},
       {"groups", 1, 0, 'G'}, {"cgroup-set", 1, 0, 'S'}, {"caps", 1, 0, 'C'}, {"pause", 0, 0, 'P'}, {"no-pidns", 0, 0, 'N'},
+      {"new-netns", 0, 0, 'E'},
       {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "+", longs, NULL)) != -1) {
@@ -317,6 +337,7 @@ int main(int argc, char **argv) {
       case 'C': opt.caps = strtoull(optarg, NULL, 16), opt.have_caps = 1; break;
       case 'P': opt.pause = 1; break;
       case 'N': opt.no_pidns = 1; break;
+      case 'E': opt.new_netns = 1; break;
       default: errno = 0, die(128, "usage: kubelab-init [options] -- COMMAND [ARG...]");
     }
   }
@@ -329,6 +350,10 @@ int main(int argc, char **argv) {
     if (fd < 0) die(128, "open network namespace %s", opt.netns);
     CHECK(setns(fd, CLONE_NEWNET), "join network namespace %s", opt.netns);
     close(fd);
+  }
+  if (opt.new_netns) {
+    CHECK(unshare(CLONE_NEWNET), "unshare a network namespace");
+    loopback_up();
   }
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (opt.no_pidns ? 0 : CLONE_NEWPID);
   CHECK(unshare(flags), "unshare mount/uts/ipc/pid namespaces");

@@ -1,0 +1,158 @@
+// An image's root filesystem read straight from its unpacked layers, without mounting them: the
+// same answers overlayfs would give for a lower-dir stack (top-most layer first). The builder reads
+// through it to resolve COPY destinations and --chown names, to copy out of another stage, and to
+// know which paths existed before a RUN step.
+//
+// overlayfs rules, as stored by the image store (src/image/layers.ts, 'overlay' mode):
+//   - the top-most layer that has an entry at a path decides it;
+//   - a whiteout (a character device 0:0) deletes the path and everything below it;
+//   - a directory marked opaque (trusted.overlay.opaque=y) hides what lower layers hold inside it;
+//   - a non-directory at a prefix hides whatever lower layers hold below that prefix.
+// Symlinks are resolved inside the view, as a chroot would (`..` never climbs above /).
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { opaqueDirs } from './layers.ts';
+
+export interface ViewEntry {
+  /** The file in the layer that provides this path. */
+  abs: string;
+  stat: Stats;
+}
+
+const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Splits an absolute or relative image path into clean components (`..` clamped at the root). */
+export function components(p: string): string[] {
+  const out: string[] = [];
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') out.pop();
+    else out.push(c);
+  }
+  return out;
+}
+
+export class RootfsView {
+  private readonly opaque = new Map<string, Promise<Set<string>>>();
+  private opaqueReady = new Map<string, Set<string>>();
+
+  /** @param layers unpacked layer directories, top-most first (overlayfs lowerdir order). */
+  constructor(readonly layers: readonly string[]) {}
+
+  /** Reads every layer's opaque directories (one getfattr per layer); call once before lookups. */
+  async load(): Promise<this> {
+    for (const l of this.layers) {
+      if (!this.opaque.has(l)) this.opaque.set(l, opaqueDirs(l));
+      this.opaqueReady.set(l, await this.opaque.get(l)!);
+    }
+    return this;
+  }
+
+  private isOpaque(layer: string, rel: string): boolean {
+    return this.opaqueReady.get(layer)?.has(rel) ?? false;
+  }
+
+  /** The entry at a path as overlayfs would show it, without following a final symlink. */
+  lookup(parts: readonly string[]): ViewEntry | undefined {
+    for (const layer of this.layers) {
+      let hidden = false; // an opaque directory or a non-directory on the way hides lower layers
+      let found: ViewEntry | undefined;
+      for (let k = 1; k <= parts.length; k++) {
+        const rel = parts.slice(0, k).join('/');
+        const st = lstatOrUndefined(path.join(layer, rel));
+        if (!st) break;
+        if (isWhiteout(st)) return undefined;
+        if (k === parts.length) {
+          found = { abs: path.join(layer, rel), stat: st };
+          break;
+        }
+        if (!st.isDirectory()) return undefined;
+        if (this.isOpaque(layer, rel)) hidden = true;
+      }
+      if (found) return found;
+      if (parts.length === 0) return { abs: layer, stat: lstatSync(layer) };
+      if (hidden) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves symlinks on the way to `p` inside the view; with `followLast` the final component too.
+   * Returns the resolved components (the path may not exist).
+   */
+  resolve(p: string, followLast = true): string[] {
+    const raw = (x: string) => x.split('/').filter((c) => c !== '' && c !== '.');
+    let pending = raw(p);
+    const done: string[] = [];
+    let hops = 0;
+    while (pending.length) {
+      const c = pending.shift()!;
+      if (c === '..') {
+        done.pop(); // never above the root
+        continue;
+      }
+      const e = this.lookup([...done, c]);
+      if (e?.stat.isSymbolicLink() && (pending.length > 0 || followLast)) {
+        if (++hops > 40) throw new Error(`too many levels of symbolic links resolving ${p}`);
+        const target = readlinkSync(e.abs);
+        if (target.startsWith('/')) done.length = 0; // absolute: from the view's root
+        pending = [...raw(target), ...pending]; // relative: from the link's directory (done)
+        continue;
+      }
+      done.push(c);
+    }
+    return done;
+  }
+
+  /** The entry at `p` (final symlink followed when asked), or undefined. */
+  stat(p: string, followLast = true): ViewEntry | undefined {
+    return this.lookup(this.resolve(p, followLast));
+  }
+
+  /** Names in a directory of the view, merged over the layers. */
+  readdir(p: string): string[] {
+    const parts = this.resolve(p);
+    const names = new Set<string>();
+    const gone = new Set<string>();
+    for (const layer of this.layers) {
+      let blocked = false;
+      let dirHere: Stats | undefined;
+      for (let k = 1; k <= parts.length; k++) {
+        const st = lstatOrUndefined(path.join(layer, ...parts.slice(0, k)));
+        if (!st) break;
+        if (isWhiteout(st) || !st.isDirectory()) {
+          blocked = true;
+          break;
+        }
+        if (k === parts.length) dirHere = st;
+      }
+      if (parts.length === 0) dirHere = lstatSync(layer);
+      if (blocked) break;
+      if (dirHere) {
+        for (const n of readdirSync(path.join(layer, ...parts))) {
+          if (gone.has(n) || names.has(n)) continue;
+          const st = lstatOrUndefined(path.join(layer, ...parts, n));
+          if (st && isWhiteout(st)) gone.add(n);
+          else names.add(n);
+        }
+        if (this.isOpaque(layer, parts.join('/'))) break;
+      } else if (this.lookup(parts) === undefined) break;
+    }
+    return [...names].sort();
+  }
+
+  /** A text file of the image (`/etc/passwd`), or '' when it is absent. */
+  readText(p: string): string {
+    const e = this.stat(p);
+    if (!e || !e.stat.isFile()) return '';
+    return readFileSync(e.abs, 'utf8');
+  }
+}
