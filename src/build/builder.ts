@@ -14,7 +14,9 @@ import path from 'node:path';
 import type { Runner } from '../driver/runner.ts';
 import { tarDirectory, type LayerBlob } from '../image/layers.ts';
 import { RootfsView } from '../image/rootfs-view.ts';
-import { resolveImageSource } from '../image/sources.ts';
+import { credentialsFor, type Credentials } from '../image/credentials.ts';
+import { parseReference } from '../image/registry.ts';
+import { parseImageSource, resolveImageSource } from '../image/sources.ts';
 import { normalizeRef, type ImageStore, type OciImageConfig, type StoredImage } from '../image/store.ts';
 import { parseImageUser } from '../runtime/spec/command.ts';
 import { resolveCredentials } from '../runtime/users.ts';
@@ -87,6 +89,8 @@ export interface BuildOptions {
   epoch?: Date;
   /** Where FROM finds images outside the store (registry options, Docker engine socket). */
   sourceOptions?: Parameters<typeof resolveImageSource>[2];
+  /** Credentials for a registry host (default: Docker's config.json, as `docker login` wrote it). */
+  credentials?: (registry: string) => Credentials | undefined;
 }
 
 export interface StepReport {
@@ -366,7 +370,7 @@ export class Builder {
       if (platform && platform !== 'linux/amd64') this.warn(`${this.dockerfile.file}:${from.loc.line}: FROM --platform=${platform}: kubelab runs linux/amd64 steps; the base is taken for ${platform} but RUN will not execute its binaries unless they are amd64`);
       let img: StoredImage;
       try {
-        img = await resolveImageSource(this.opts.store, image, { ...this.opts.sourceOptions, ...(platform ? { platform } : {}) });
+        img = await resolveImageSource(this.opts.store, image, { ...this.sourceOptions(image), ...(platform ? { platform } : {}) });
       } catch (e) {
         throw new BuildError(`${this.dockerfile.file}:${from.loc.line}: FROM ${image}: ${(e as Error).message}`, from.loc.line);
       }
@@ -589,6 +593,15 @@ export class Builder {
     }
   }
 
+  /** Source options for one image, with the registry's credentials when it names a registry. */
+  private sourceOptions(spec: string): Parameters<typeof resolveImageSource>[2] {
+    const base = this.opts.sourceOptions ?? {};
+    const source = parseImageSource(spec);
+    if (source.kind !== 'registry' || base.auth) return base;
+    const auth = (this.opts.credentials ?? credentialsFor)(parseReference(source.ref).registry);
+    return auth ? { ...base, auth } : base;
+  }
+
   private network(): BuildNetwork {
     return this.opts.network ?? { mode: 'none' };
   }
@@ -685,7 +698,7 @@ export class Builder {
     if (from === String(st.stage.index) || from.toLowerCase() === st.stage.name) this.fail(ins, `--from=${from}: a stage cannot copy from itself`);
     let img: StoredImage;
     try {
-      img = await resolveImageSource(this.opts.store, from, this.opts.sourceOptions);
+      img = await resolveImageSource(this.opts.store, from, this.sourceOptions(from));
     } catch (e) {
       this.fail(ins, `--from=${from}: not a stage of this Dockerfile, nor an image: ${(e as Error).message}`);
     }

@@ -40,7 +40,7 @@ export async function runProbe(probe: Probe, container: Container, podIP: string
   }
   if (probe.exec) {
     if (!pid) return { ok: false, message: 'container is not running' };
-    const r = await execa('nsenter', ['-t', String(pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--', ...probe.exec.command], { reject: false, timeout: timeoutMs });
+    const r = await execa('nsenter', ['-t', String(pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', '--', ...probe.exec.command], { reject: false, timeout: timeoutMs });
     return r.exitCode === 0 ? { ok: true } : { ok: false, message: `exec probe exited ${r.exitCode}: ${String(r.stderr || r.stdout).trim().slice(0, 200)}` };
   }
   return { ok: false, message: 'probe has no handler (httpGet, tcpSocket or exec)' };

@@ -1,5 +1,5 @@
 // `exec` and `logs`: into a pod's container, and out of its log. In the embedded provider the
-// container is a process on this host: exec joins its namespaces with nsenter, with the
+// container is a process on this host: exec joins its namespaces and working directory with nsenter, with the
 // container's own environment, as `docker exec` does.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
@@ -36,7 +36,7 @@ export async function execCommand(podName: string, argv: string[], opts: { name?
   if (!status.pid) throw new Error(`container ${cname} of pod ${podName} is running but its node has not reported its process yet: try again`);
   const env = Object.fromEntries(environ(status.pid));
   if (!env.PATH) throw new Error(`container ${cname} of pod ${podName} has ended`);
-  const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--', ...argv], { stdio: 'inherit', env });
+  const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', '--', ...argv], { stdio: 'inherit', env });
   const code = await new Promise<number>((resolve) => {
     child.on('exit', (c, s) => resolve(c ?? 128 + (s ? os.constants.signals[s] : 0)));
     child.on('error', () => resolve(127));

@@ -119,6 +119,8 @@ async function ensureDaemons(cfg: ClusterConfig, runner: Runner, progress: (l: s
       [OWNER_ENV]: cfg.name,
       KUBELAB_STATE_DIR: stateRoot(),
       HOME: '/root',
+      // The image store the nodes run pods from: the one the CLI uses (tests point both elsewhere).
+      ...(process.env.KUBELAB_IMAGES_DIR ? { KUBELAB_IMAGES_DIR: process.env.KUBELAB_IMAGES_DIR } : {}),
     };
     const child = runner.spawn(cmd, { env, logFile: paths.logFile(cfg.name, d.component) });
     child.unref();

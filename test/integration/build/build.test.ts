@@ -81,7 +81,7 @@ ARG WHO=builder
 ENV TOOL=make
 WORKDIR /work
 RUN echo "$WHO $TOOL $(pwd) $(id -u):$(id -g) $(hostname)" > /work/facts && rm /etc/group && mkdir -p /var/lib/x && touch /var/lib/x/y
-RUN ip -o link | cut -d: -f2 | tr -d ' ' > /work/links; (wget -T 2 -qO- http://203.0.113.100/ || echo offline) > /work/net
+RUN ip -o link | cut -d: -f2 | tr -d ' ' > /work/links; (wget -qO- http://203.0.113.100/ || echo offline) > /work/net
 USER user
 RUN id -un > /tmp/me && cp /tmp/me /home/user/me
 `,

@@ -1,0 +1,101 @@
+// Built images in the lab: an image built by `./kubelab build` runs as a pod and answers on the port
+// its Dockerfile EXPOSEs; a build with `--network lab` reaches a service of the cluster by its DNS
+// name from a RUN step. The cluster and the build share a temporary image store.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import type { ApiClient } from '../../../src/api/client.ts';
+import type { Pod } from '../../../src/api/types.ts';
+import { apiClient } from '../../../src/provider/embedded/cluster.ts';
+import { downCluster, isRoot, KUBELAB, randomName, rootOrSkip, waitPodsReady } from '../helpers.ts';
+import { labIn } from './helpers.ts';
+
+const name = randomName('bld');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kltest-buildlab-'));
+const lab = labIn(dir);
+const env = { KUBELAB_IMAGES_DIR: lab.store.root };
+let client: ApiClient;
+
+const kl = (args: string[], input?: string) => execa(KUBELAB, ['--name', name, ...args], { env, input, reject: false, all: true });
+
+test.before(async () => {
+  if (!isRoot()) return;
+  const up = await kl(['up', '--nodes', '1']);
+  if (up.exitCode !== 0) throw new Error(`up failed: ${up.all}`);
+  client = apiClient(name);
+});
+test.after.always(async () => {
+  if (isRoot()) await kl(['down']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test.serial('an image built by kubelab runs as a pod and answers on its EXPOSEd port', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const ctx = lab.context('web', {
+    Dockerfile: `FROM busybox
+WORKDIR /www
+COPY index.html .
+RUN echo "built at step 3" >> index.html
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+`,
+    'index.html': '<h1>kubelab build</h1>\n',
+  });
+  const r = await lab.build(['-t', 'lab/web:1', ctx], { env });
+  t.truthy(r.json);
+  const port = Number(Object.keys((await lab.config('lab/web:1')).config!.ExposedPorts!)[0]!.split('/')[0]);
+  t.is(port, 8080);
+  const applied = await kl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  containers:
+    - name: web
+      image: lab/web:1
+      ports: [{containerPort: ${port}}]
+      readinessProbe: {tcpSocket: {port: ${port}}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: ${port}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+    - {name: main, image: busybox, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']}
+`);
+  t.is(applied.exitCode, 0, applied.all);
+  const pods = await waitPodsReady(client, ['web', 'client']);
+  const ip = pods.get('web')!.status!.podIP!;
+  const got = await kl(['exec', 'client', '--', 'wget', '-qO-', `http://${ip}:${port}/`]);
+  t.is(got.stdout, '<h1>kubelab build</h1>\nbuilt at step 3', got.all);
+  // The container runs the image's CMD in its WORKDIR.
+  const cmdline = await kl(['exec', 'web', '--', 'cat', '/proc/1/cmdline']);
+  t.is(cmdline.stdout.replace(/\0/g, ' ').trim(), 'httpd -f -p 8080 -h /www');
+  t.is((await kl(['exec', 'web', '--', 'pwd'])).stdout.trim(), '/www');
+});
+
+test.serial('--network lab: a RUN step reaches a service of the cluster by its DNS name', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const web = await client.find<Pod>('Pod', 'web');
+  t.truthy(web, 'the previous test made the service');
+  const ctx = lab.context('fetch', { Dockerfile: 'FROM busybox\nRUN wget -qO- http://web/ > /fetched && cat /etc/resolv.conf > /resolv\n' });
+  const offline = await lab.build(['-t', 'lab/fetch:1', ctx], { env, reject: false });
+  t.is(offline.exitCode, 1, 'without --network lab the step has no network');
+  t.regex(offline.stderr, /Dockerfile:2: RUN wget .* exit code: 1/);
+  const r = await execa(KUBELAB, ['--name', name, 'build', '--json', '--network', 'lab', '-t', 'lab/fetch:1', ctx], { env });
+  t.truthy(JSON.parse(r.stdout).digest);
+  const dirs = await lab.store.layerDirs(await lab.store.resolve('lab/fetch:1'));
+  const read = (rel: string) => readFileSync(dirs.map((d) => path.join(d, rel)).find(existsSync)!, 'utf8');
+  t.is(read('fetched'), '<h1>kubelab build</h1>\nbuilt at step 3\n');
+  // The network was only there while the step ran: resolv.conf was bound, not written into the layer.
+  t.false(dirs.some((d) => existsSync(path.join(d, 'etc/resolv.conf'))));
+  t.regex(read('resolv'), /nameserver 10\.96\.0\.10/);
+});
