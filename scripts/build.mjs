@@ -33,7 +33,17 @@ function newest(dir) {
 }
 
 const sourceTime = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package-lock.json')).mtimeMs);
-if (existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= sourceTime && Object.keys(entries).every((e) => existsSync(path.join(dist, `${e}.mjs`)))) process.exit(0);
+const fresh = existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= sourceTime && Object.keys(entries).every((e) => existsSync(path.join(dist, `${e}.mjs`)));
+if (!fresh) await bundle();
+
+// `node scripts/build.mjs --run ARGS...` (what ./kubelab does) then runs the CLI in this same
+// process: one Node start per command instead of two.
+if (process.argv[2] === '--run') {
+  process.argv = [process.argv[0], path.join(dist, 'kubelab.mjs'), ...process.argv.slice(3)];
+  await import(path.join(dist, 'kubelab.mjs'));
+}
+
+async function bundle() {
 
 mkdirSync(dist, { recursive: true });
 const tmp = path.join(dist, `.tmp-${process.pid}`);
@@ -69,4 +79,4 @@ for (const f of readdirSync(path.join(tmp, 'image'))) renameSync(path.join(tmp, 
 for (const f of readdirSync(tmp)) renameSync(path.join(tmp, f), path.join(dist, f));
 readdirSync(tmp).length === 0 && (await import('node:fs')).rmSync(tmp, { recursive: true, force: true });
 writeFileSync(stamp, String(sourceTime));
-
+}

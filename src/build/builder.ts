@@ -18,6 +18,7 @@ import { credentialsFor, type Credentials } from '../image/credentials.ts';
 import { parseReference } from '../image/registry.ts';
 import { parseImageSource, resolveImageSource } from '../image/sources.ts';
 import { normalizeRef, type ImageStore, type OciImageConfig, type StoredImage } from '../image/store.ts';
+import { ensureLabImages, LAB_IMAGE_REFS } from '../runtime/lab-images.ts';
 import { parseImageUser } from '../runtime/spec/command.ts';
 import { resolveCredentials } from '../runtime/users.ts';
 import { alive } from '../util/proc.ts';
@@ -370,7 +371,7 @@ export class Builder {
       if (platform && platform !== 'linux/amd64') this.warn(`${this.dockerfile.file}:${from.loc.line}: FROM --platform=${platform}: kubelab runs linux/amd64 steps; the base is taken for ${platform} but RUN will not execute its binaries unless they are amd64`);
       let img: StoredImage;
       try {
-        img = await resolveImageSource(this.opts.store, image, { ...this.sourceOptions(image), ...(platform ? { platform } : {}) });
+        img = await this.resolveBase(image, platform);
       } catch (e) {
         throw new BuildError(`${this.dockerfile.file}:${from.loc.line}: FROM ${image}: ${(e as Error).message}`, from.loc.line);
       }
@@ -593,6 +594,18 @@ export class Builder {
     }
   }
 
+  /** A base image; the lab's own (agnhost, kubelab/dns) are made on first use, as `up` makes them. */
+  private async resolveBase(image: string, platform?: string): Promise<StoredImage> {
+    const opts = { ...this.sourceOptions(image), ...(platform ? { platform } : {}) };
+    try {
+      return await resolveImageSource(this.opts.store, image, opts);
+    } catch (e) {
+      if (parseImageSource(image).kind !== 'store' || !LAB_IMAGE_REFS.includes(normalizeRef(image))) throw e;
+      await ensureLabImages(this.opts.store);
+      return resolveImageSource(this.opts.store, image, opts);
+    }
+  }
+
   /** Source options for one image, with the registry's credentials when it names a registry. */
   private sourceOptions(spec: string): Parameters<typeof resolveImageSource>[2] {
     const base = this.opts.sourceOptions ?? {};
@@ -698,7 +711,7 @@ export class Builder {
     if (from === String(st.stage.index) || from.toLowerCase() === st.stage.name) this.fail(ins, `--from=${from}: a stage cannot copy from itself`);
     let img: StoredImage;
     try {
-      img = await resolveImageSource(this.opts.store, from, this.sourceOptions(from));
+      img = await this.resolveBase(from);
     } catch (e) {
       this.fail(ins, `--from=${from}: not a stage of this Dockerfile, nor an image: ${(e as Error).message}`);
     }

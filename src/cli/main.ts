@@ -11,7 +11,7 @@ import { rolloutCommand, scaleCommand } from './commands/rollout.ts';
 import { policyExplainCommand, policyVerifyCommand } from './commands/policy.ts';
 import { reportError } from './context.ts';
 import { topPodsCommand } from './commands/top.ts';
-import { imageImportCommand, imagesCommand } from './commands/images.ts';
+import { imageExportCommand, imageImportCommand, imagePushCommand, imageRemoveCommand, imagesCommand } from './commands/images.ts';
 import { buildCommand } from './commands/build.ts';
 import { dockerExec, dockerInspect, dockerLogs, dockerPs, dockerRm, dockerRun } from './commands/docker.ts';
 
@@ -148,18 +148,42 @@ program
   .command('images')
   .description("the local image store's images (an OCI layout under /var/lib/kubelab/images)")
   .action(action(async () => imagesCommand()));
-program
-  .command('image')
-  .description('image store operations: ./kubelab image import oci:DIR[:REF] | docker-archive:FILE [--tag NAME]')
-  .argument('<verb>', 'import')
+const image = program.command('image').description('the local image store: import, pull, push, export, rm');
+image
+  .command('import')
+  .description('bring an image into the store: oci:DIR[:REF] | docker-archive:FILE | docker-daemon:REF | HOST:PORT/REPO:TAG')
   .argument('<source>')
   .option('--tag <ref>', 'the name to store it under (default: the names it carries)')
-  .action(
-    action(async (verb, source, o) => {
-      if (verb !== 'import') throw new Error(`image ${verb}: kubelab knows image import`);
-      await imageImportCommand(source, o);
-    }),
-  );
+  .option('--platform <os/arch>', 'which image of a multi-platform index (default linux/amd64)')
+  .option('--docker-host <unix://path>', 'the Docker engine for docker-daemon: (default $DOCKER_HOST)')
+  .option('--insecure', 'plain HTTP to the registry (always so for localhost)')
+  .action(action(async (source, o) => imageImportCommand(source, o)));
+image
+  .command('pull')
+  .description('pull from a registry (credentials from Docker\'s config.json): ./kubelab image pull 127.0.0.1:5000/lab/web:1')
+  .argument('<reference>')
+  .option('--tag <ref>', 'the name to store it under')
+  .option('--platform <os/arch>', 'which image of a multi-platform index (default linux/amd64)')
+  .option('--insecure', 'plain HTTP to the registry (always so for localhost)')
+  .action(action(async (ref, o) => imageImportCommand(ref, o)));
+image
+  .command('push')
+  .description('push a stored image to a registry: ./kubelab image push lab/web:1 127.0.0.1:5000/lab/web:1')
+  .argument('<image>')
+  .argument('<reference>')
+  .option('--insecure', 'plain HTTP to the registry (always so for localhost)')
+  .action(action(async (local, remote, o) => imagePushCommand(local, remote, o)));
+image
+  .command('export')
+  .description('write stored images out: ./kubelab image export lab/web:1 oci:DIR | docker-archive:FILE')
+  .argument('<images...>')
+  .requiredOption('-o, --output <dest>', 'oci:DIR or docker-archive:FILE')
+  .action(action(async (refs, o) => imageExportCommand(refs, o.output)));
+image
+  .command('rm')
+  .description('remove tags from the store (layers stay for the build cache)')
+  .argument('<images...>')
+  .action(action(async (refs) => imageRemoveCommand(refs)));
 
 const docker = program.command('docker').description("Docker's networking model on one node: docker0, --network bridge|host|none|container:NAME, -p");
 const collect = (v: string, prev: string[]) => [...prev, v];

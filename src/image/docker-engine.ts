@@ -8,8 +8,9 @@ import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } 
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { importDockerArchive } from './import.ts';
 import type { ImageStore, StoredImage } from './store.ts';
 
@@ -26,9 +27,17 @@ export function dockerSocketPath(socketPath?: string, env: NodeJS.ProcessEnv = p
   throw new DockerEngineError(`DOCKER_HOST=${host}: only unix:// sockets are supported (kubelab talks to local engines only)`);
 }
 
+// dockerode (and its dependency tree) is loaded on first use: most kubelab commands never talk to a
+// Docker engine, and loading it costs every CLI start about 90 ms.
+let DockerodeClass: typeof Dockerode | undefined;
+function engineClient(opts: Dockerode.DockerOptions): Dockerode {
+  DockerodeClass ??= createRequire(import.meta.url)('dockerode') as typeof Dockerode;
+  return new DockerodeClass(opts);
+}
+
 /** A client of the engine at the socket (see dockerSocketPath). */
 export function dockerClient(socketPath?: string): Dockerode {
-  return new Dockerode({ socketPath: dockerSocketPath(socketPath) });
+  return engineClient({ socketPath: dockerSocketPath(socketPath) });
 }
 
 /** Whether an engine answers its ping on the socket within `timeoutMs`. Never throws. */
@@ -41,7 +50,7 @@ export async function dockerAvailable(socketPath?: string, timeoutMs = 3000): Pr
   }
   if (!existsSync(socket)) return false;
   try {
-    const reply = await new Dockerode({ socketPath: socket, timeout: timeoutMs }).ping();
+    const reply = await engineClient({ socketPath: socket, timeout: timeoutMs }).ping();
     return String(reply) === 'OK';
   } catch {
     return false;

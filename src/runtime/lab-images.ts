@@ -98,6 +98,9 @@ const LAB_IMAGES: LabImage[] = [
   },
 ];
 
+/** Every name the lab's images are stored under. */
+export const LAB_IMAGE_REFS: readonly string[] = LAB_IMAGES.flatMap((i) => i.refs);
+
 /** The tar of one recipe, made once per key and kept in the store's cache directory. */
 function layerFor(store: ImageStore, recipe: LayerRecipe, built: Map<string, LayerBlob>): Promise<LayerBlob> | LayerBlob {
   const cacheFile = path.join(store.root, 'lab-layers.json');
@@ -124,9 +127,12 @@ function layerFor(store: ImageStore, recipe: LayerRecipe, built: Map<string, Lay
   })();
 }
 
-/** Makes (or refreshes, when busybox, node or the bundles changed) the lab's images. */
-export async function ensureLabImages(store: ImageStore): Promise<void> {
-  await withLock(path.join(store.root, '.lab-images.lock'), () => makeLabImages(store));
+/**
+ * Makes (or refreshes, when busybox, node or the bundles changed) the lab's images; `only` limits it
+ * to some of them (a build FROM busybox need not wait for the node layer of agnhost).
+ */
+export async function ensureLabImages(store: ImageStore, only?: string[]): Promise<void> {
+  await withLock(path.join(store.root, '.lab-images.lock'), () => makeLabImages(store, only));
 }
 
 /** One process at a time per store (a directory is the lock; a dead holder's lock is taken over). */
@@ -156,9 +162,10 @@ async function withLock(dir: string, work: () => Promise<void>): Promise<void> {
   }
 }
 
-async function makeLabImages(store: ImageStore): Promise<void> {
+async function makeLabImages(store: ImageStore, only?: string[]): Promise<void> {
   const built = new Map<string, LayerBlob>();
   for (const image of LAB_IMAGES) {
+    if (only && !image.refs.some((r) => only.includes(r))) continue;
     const layers: LayerBlob[] = [];
     for (const recipe of image.layers()) layers.push(await layerFor(store, recipe, built));
     let current: string | undefined;

@@ -72,7 +72,7 @@ export async function buildCommand(context: string, flags: BuildFlags): Promise<
   const network = flags.network === undefined || flags.network === 'none' || flags.network === 'default' ? undefined : flags.network === 'lab' ? labNetwork(clusterName(flags)) : undefined;
   if (flags.network !== undefined && !['none', 'default', 'lab'].includes(flags.network)) throw new Error(`--network ${flags.network}: expected none (the default) or lab`);
   const store = new ImageStore();
-  await ensureLabImages(store); // busybox and the test images are always there to build FROM
+  await ensureLabImages(store, ['busybox:latest']); // the lab's busybox is always there to build FROM
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

@@ -1,10 +1,15 @@
-// `kubelab images` and `kubelab image import`: the local image store the nodes run from.
+// `kubelab images` and `kubelab image import|pull|push|export|rm`: the local image store the nodes
+// run from, and the ways images come in and go out (src/image: layouts, archives, the Docker
+// engine through dockerode, registries over the OCI distribution API).
 import { existsSync, statSync } from 'node:fs';
-import { importDockerArchive, importOciLayout } from '../../image/import.ts';
+import { credentialsFor } from '../../image/credentials.ts';
+import { writeDockerArchive, writeOciLayout } from '../../image/export.ts';
+import { parseReference, pushImage } from '../../image/registry.ts';
+import { parseImageSource, resolveImageSource } from '../../image/sources.ts';
 import { ImageStore } from '../../image/store.ts';
 import { ensureLabImages } from '../../runtime/lab-images.ts';
 import { formatBytes, table } from '../printers.ts';
-import { out } from '../context.ts';
+import { out, progress } from '../context.ts';
 
 export async function imagesCommand(): Promise<void> {
   const store = new ImageStore();
@@ -13,17 +18,58 @@ export async function imagesCommand(): Promise<void> {
   out(table([['IMAGE', 'DIGEST', 'SIZE', 'CREATED'], ...rows]));
 }
 
-/** SOURCE: oci:DIR[:REF] or docker-archive:FILE (a bare directory is an OCI layout, a file an archive). */
-export async function imageImportCommand(source: string, opts: { tag?: string }): Promise<void> {
+interface TransportFlags {
+  tag?: string;
+  platform?: string;
+  dockerHost?: string;
+  insecure?: boolean;
+}
+
+function sourceOptions(spec: string, o: TransportFlags) {
+  const source = parseImageSource(spec);
+  const auth = source.kind === 'registry' ? credentialsFor(parseReference(source.ref).registry) : undefined;
+  return {
+    ...(o.tag ? { as: o.tag } : {}),
+    ...(o.platform ? { platform: o.platform } : {}),
+    ...(o.dockerHost ? { dockerSocket: o.dockerHost.replace(/^unix:\/\//, '') } : {}),
+    ...(o.insecure ? { insecure: true } : {}),
+    ...(auth ? { auth } : {}),
+  };
+}
+
+/**
+ * SOURCE: oci:DIR[:REF], docker-archive:FILE, docker-daemon:REF (the Docker engine), or a registry
+ * reference (host:port/repo:tag). A bare directory is an OCI layout, a bare file an archive.
+ */
+export async function imageImportCommand(source: string, opts: TransportFlags): Promise<void> {
   const store = new ImageStore();
-  let images;
-  if (source.startsWith('oci:') || (existsSync(source) && statSync(source).isDirectory())) {
-    const spec = source.replace(/^oci:/, '');
-    const colon = spec.indexOf(':');
-    const [dir, ref] = colon >= 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
-    images = await importOciLayout(store, dir, ref, opts.tag);
-  } else {
-    images = await importDockerArchive(store, source.replace(/^docker-archive:/, ''), opts.tag);
+  let spec = source;
+  if (!/^[a-z-]+:/.test(source) && existsSync(source)) spec = statSync(source).isDirectory() ? `oci:${source}` : `docker-archive:${source}`;
+  const img = await resolveImageSource(store, spec, { ...sourceOptions(spec, opts), pull: 'always' });
+  out(`${img.ref} ${img.digest}\n`);
+}
+
+export async function imagePushCommand(local: string, remote: string, opts: TransportFlags): Promise<void> {
+  const store = new ImageStore();
+  const auth = credentialsFor(parseReference(remote).registry);
+  const r = await pushImage(store, local, remote, { ...(auth ? { auth } : {}), ...(opts.insecure ? { insecure: true } : {}) });
+  progress(`pushed ${local} to ${r.reference}: ${r.uploaded.length} blob(s) uploaded, ${r.skipped.length} already there`);
+  out(`${r.reference} ${r.digest}\n`);
+}
+
+/** DEST: oci:DIR or docker-archive:FILE. */
+export async function imageExportCommand(refs: string[], dest: string): Promise<void> {
+  const store = new ImageStore();
+  if (dest.startsWith('oci:')) await writeOciLayout(store, refs, dest.slice(4));
+  else if (dest.startsWith('docker-archive:')) await writeDockerArchive(store, refs, dest.slice('docker-archive:'.length));
+  else throw new Error(`image export ${dest}: expected oci:DIR or docker-archive:FILE`);
+  progress(`exported ${refs.join(', ')} to ${dest}`);
+}
+
+export async function imageRemoveCommand(refs: string[]): Promise<void> {
+  const store = new ImageStore();
+  for (const ref of refs) {
+    if (!store.remove(ref)) throw new Error(`image ${ref} is not in the local store`);
+    out(`untagged ${ref}\n`);
   }
-  for (const i of images) out(`${i.ref} ${i.digest}\n`);
 }

@@ -12,7 +12,7 @@ import { ImageStore } from '../../../src/image/store.ts';
 import { ensureLabImages } from '../../../src/runtime/lab-images.ts';
 import { dockerdOrSkip, startDockerd } from '../image/helpers/dockerd.ts';
 import { startRegistry } from '../image/helpers/registry.ts';
-import { rootOrSkip } from '../helpers.ts';
+import { KUBELAB, rootOrSkip } from '../helpers.ts';
 import { buildLab, labIn } from './helpers.ts';
 
 const APP = {
@@ -71,6 +71,11 @@ test.serial('--load hands the image to a Docker engine; FROM docker-daemon: buil
   const c = other.context('child', { Dockerfile: 'FROM docker-daemon:engine/base:2\nRUN echo child > /child\n' });
   const b = (await other.build(['-t', 'child:1', '--docker-host', host, c])).json!;
   t.deepEqual(b.layers.slice(0, -1).map((l) => l.diffID), r.layers.map((l) => l.diffID));
+  // The same engine image copied into a store by the CLI, as a pod's image would be.
+  const third = labIn(path.join(lab.dir, 'third'));
+  const imported = await execa(KUBELAB, ['image', 'import', 'docker-daemon:engine/base:2', '--docker-host', host], { env: { KUBELAB_IMAGES_DIR: third.store.root } });
+  t.regex(imported.stdout, /^engine\/base:2 sha256:/);
+  t.deepEqual((await third.store.resolve('engine/base:2')).layers.map((l) => l.diffID), r.layers.map((l) => l.diffID));
 });
 
 test.serial('FROM a registry with token auth: credentials from config.json, digests verified; wrong ones are refused clearly', async (t) => {
