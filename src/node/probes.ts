@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { execa } from 'execa';
 import type { Container, Probe } from '../api/types.ts';
+import { enterArgs } from '../util/proc.ts';
 
 export type ProbeResult = { ok: true } | { ok: false; message: string };
 
@@ -40,7 +41,7 @@ export async function runProbe(probe: Probe, container: Container, podIP: string
   }
   if (probe.exec) {
     if (!pid) return { ok: false, message: 'container is not running' };
-    const r = await execa('nsenter', ['-t', String(pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', '--', ...probe.exec.command], { reject: false, timeout: timeoutMs });
+    const r = await execa('nsenter', [...enterArgs(pid), '--', ...probe.exec.command], { reject: false, timeout: timeoutMs });
     return r.exitCode === 0 ? { ok: true } : { ok: false, message: `exec probe exited ${r.exitCode}: ${String(r.stderr || r.stdout).trim().slice(0, 200)}` };
   }
   return { ok: false, message: 'probe has no handler (httpGet, tcpSocket or exec)' };

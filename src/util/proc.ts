@@ -15,6 +15,28 @@ export function startTime(pid: number): number | undefined {
   }
 }
 
+/** The real uid and gid of a process (the Uid and Gid lines of /proc/PID/status), or undefined. */
+export function credentialsOf(pid: number): { uid: number; gid: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
+    return uid !== undefined && gid !== undefined ? { uid: Number(uid), gid: Number(gid) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * nsenter's arguments to enter a container as `kubectl exec` / `docker exec` do: all its namespaces,
+ * its working directory, and its user (a container running as uid 1001 is entered as uid 1001).
+ */
+export function enterArgs(pid: number): string[] {
+  const creds = credentialsOf(pid);
+  const user = creds && creds.uid !== 0 ? ['-S', String(creds.uid), '-G', String(creds.gid)] : [];
+  return ['-t', String(pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', ...user];
+}
+
 export function environ(pid: number): Map<string, string> {
   const env = new Map<string, string>();
   try {

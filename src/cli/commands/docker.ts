@@ -9,7 +9,7 @@ import { parseNetworkMode, parsePublish } from '../../docker/plan.ts';
 import { paths } from '../../naming.ts';
 import { readConfig } from '../../provider/config.ts';
 import { RuntimeImages } from '../../runtime/images.ts';
-import { environ } from '../../util/proc.ts';
+import { enterArgs, environ } from '../../util/proc.ts';
 import { table } from '../printers.ts';
 import { clusterName, out } from '../context.ts';
 
@@ -62,7 +62,7 @@ export async function dockerExec(name: string, argv: string[], o: { name?: strin
   const e = engine(o);
   const c = e.get(o.node, name);
   if (!e.running(c) || !c.containerPid) throw new Error(`container ${name} is not running`);
-  const child = spawn('nsenter', ['-t', String(c.containerPid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', '--', ...argv], { stdio: 'inherit', env: Object.fromEntries(environ(c.containerPid)) });
+  const child = spawn('nsenter', [...enterArgs(c.containerPid), '--', ...argv], { stdio: 'inherit', env: Object.fromEntries(environ(c.containerPid)) });
   process.exitCode = await new Promise<number>((resolve) => {
     child.on('exit', (code, s) => resolve(code ?? 128 + (s ? os.constants.signals[s] : 0)));
     child.on('error', () => resolve(127));

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Pod } from '../../api/types.ts';
 import { paths } from '../../naming.ts';
-import { environ } from '../../util/proc.ts';
+import { enterArgs, environ } from '../../util/proc.ts';
 import { clusterName, connect } from '../context.ts';
 
 async function containerOf(opts: { name?: string; namespace?: string; container?: string }, podName: string) {
@@ -36,7 +36,7 @@ export async function execCommand(podName: string, argv: string[], opts: { name?
   if (!status.pid) throw new Error(`container ${cname} of pod ${podName} is running but its node has not reported its process yet: try again`);
   const env = Object.fromEntries(environ(status.pid));
   if (!env.PATH) throw new Error(`container ${cname} of pod ${podName} has ended`);
-  const child = spawn('nsenter', ['-t', String(status.pid), '--net', '--uts', '--mount', '--ipc', '--pid', '--wd', '--', ...argv], { stdio: 'inherit', env });
+  const child = spawn('nsenter', [...enterArgs(status.pid), '--', ...argv], { stdio: 'inherit', env });
   const code = await new Promise<number>((resolve) => {
     child.on('exit', (c, s) => resolve(c ?? 128 + (s ? os.constants.signals[s] : 0)));
     child.on('error', () => resolve(127));

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import type { ApiClient } from '../../../src/api/client.ts';
 import type { Pod } from '../../../src/api/types.ts';
 import { apiClient } from '../../../src/provider/embedded/cluster.ts';
-import { downCluster, isRoot, KUBELAB, randomName, rootOrSkip, waitPodsReady } from '../helpers.ts';
+import { isRoot, KUBELAB, randomName, REPO, rootOrSkip, waitPodsReady } from '../helpers.ts';
 import { labIn } from './helpers.ts';
 
 const name = randomName('bld');
@@ -31,62 +31,41 @@ test.after.always(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test.serial('an image built by kubelab runs as a pod and answers on its EXPOSEd port', async (t) => {
+test.serial('examples/build: the image runs as a pod, as its USER, in its WORKDIR, answering on its EXPOSEd port', async (t) => {
   if (!rootOrSkip(t)) return;
-  const ctx = lab.context('web', {
-    Dockerfile: `FROM busybox
-WORKDIR /www
-COPY index.html .
-RUN echo "built at step 3" >> index.html
-EXPOSE 8080
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
-`,
-    'index.html': '<h1>kubelab build</h1>\n',
-  });
-  const r = await lab.build(['-t', 'lab/web:1', ctx], { env });
+  const example = path.join(REPO, 'examples/build');
+  const r = await lab.build(['-t', 'web:1', example], { env });
   t.truthy(r.json);
-  const port = Number(Object.keys((await lab.config('lab/web:1')).config!.ExposedPorts!)[0]!.split('/')[0]);
+  const port = Number(Object.keys((await lab.config('web:1')).config!.ExposedPorts!)[0]!.split('/')[0]);
   t.is(port, 8080);
-  const applied = await kl(['apply', '-f', '-'], `apiVersion: v1
-kind: Pod
-metadata: {name: web, labels: {app: web}}
-spec:
-  containers:
-    - name: web
-      image: lab/web:1
-      ports: [{containerPort: ${port}}]
-      readinessProbe: {tcpSocket: {port: ${port}}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: ${port}}]
----
-apiVersion: v1
+  const applied = await kl(['apply', '-f', path.join(example, 'pod.yaml')]);
+  t.is(applied.exitCode, 0, applied.all);
+  const client = await kl(['apply', '-f', '-'], `apiVersion: v1
 kind: Pod
 metadata: {name: client}
 spec:
   containers:
     - {name: main, image: busybox, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']}
 `);
-  t.is(applied.exitCode, 0, applied.all);
-  const pods = await waitPodsReady(client, ['web', 'client']);
-  const ip = pods.get('web')!.status!.podIP!;
-  const got = await kl(['exec', 'client', '--', 'wget', '-qO-', `http://${ip}:${port}/`]);
-  t.is(got.stdout, '<h1>kubelab build</h1>\nbuilt at step 3', got.all);
-  // The container runs the image's CMD in its WORKDIR.
-  const cmdline = await kl(['exec', 'web', '--', 'cat', '/proc/1/cmdline']);
-  t.is(cmdline.stdout.replace(/\0/g, ' ').trim(), 'httpd -f -p 8080 -h /www');
-  t.is((await kl(['exec', 'web', '--', 'pwd'])).stdout.trim(), '/www');
+  t.is(client.exitCode, 0, client.all);
+  const pods = await waitPodsReady(apiClient(name), ['built-web', 'client']);
+  const ip = pods.get('built-web')!.status!.podIP!;
+  const site = readFileSync(path.join(example, 'site/index.html'), 'utf8').trim();
+  t.is((await kl(['exec', 'client', '--', 'wget', '-qO-', `http://${ip}:${port}/`])).stdout, site);
+  // Through its service, by name, from another pod.
+  t.is((await kl(['exec', 'client', '--', 'wget', '-qO-', 'http://built-web/'])).stdout, site);
+  // The container runs the image's CMD, as its USER, in its WORKDIR; RUN's file is there.
+  t.is((await kl(['exec', 'built-web', '--', 'cat', '/proc/1/cmdline'])).stdout.replace(/\0/g, ' ').trim(), 'httpd -f -p 8080 -h /www');
+  t.is((await kl(['exec', 'built-web', '--', 'id', '-u'])).stdout.trim(), '1001');
+  t.is((await kl(['exec', 'built-web', '--', 'pwd'])).stdout.trim(), '/www');
+  t.regex((await kl(['exec', 'built-web', '--', 'cat', 'build.txt'])).stdout, /^built by kubelab on \d{4}-\d\d-\d\d$/);
 });
 
 test.serial('--network lab: a RUN step reaches a service of the cluster by its DNS name', async (t) => {
   if (!rootOrSkip(t)) return;
-  const web = await client.find<Pod>('Pod', 'web');
+  const web = await client.find<Pod>('Pod', 'built-web');
   t.truthy(web, 'the previous test made the service');
-  const ctx = lab.context('fetch', { Dockerfile: 'FROM busybox\nRUN wget -qO- http://web/ > /fetched && cat /etc/resolv.conf > /resolv\n' });
+  const ctx = lab.context('fetch', { Dockerfile: 'FROM busybox\nRUN wget -qO- http://built-web/ > /fetched && cat /etc/resolv.conf > /resolv\n' });
   const offline = await lab.build(['-t', 'lab/fetch:1', ctx], { env, reject: false });
   t.is(offline.exitCode, 1, 'without --network lab the step has no network');
   t.regex(offline.stderr, /Dockerfile:2: RUN wget .* exit code: 1/);
@@ -94,7 +73,7 @@ test.serial('--network lab: a RUN step reaches a service of the cluster by its D
   t.truthy(JSON.parse(r.stdout).digest);
   const dirs = await lab.store.layerDirs(await lab.store.resolve('lab/fetch:1'));
   const read = (rel: string) => readFileSync(dirs.map((d) => path.join(d, rel)).find(existsSync)!, 'utf8');
-  t.is(read('fetched'), '<h1>kubelab build</h1>\nbuilt at step 3\n');
+  t.is(read('fetched'), readFileSync(path.join(REPO, 'examples/build/site/index.html'), 'utf8'));
   // The network was only there while the step ran: resolv.conf was bound, not written into the layer.
   t.false(dirs.some((d) => existsSync(path.join(d, 'etc/resolv.conf'))));
   t.regex(read('resolv'), /nameserver 10\.96\.0\.10/);
