@@ -41,7 +41,7 @@ async function measureUp(): Promise<{ upMs: number; readyMs: number; perPodMs: n
   await execa(KUBELAB, ['--name', name, 'apply', '-f', '-'], { input: podsManifest() });
   const client = apiClient(name);
   const ok = await waitFor(async () => {
-    const pods = (await client.list('Pod')).items;
+    const pods = (await client.list('Pod', { namespace: 'default' })).items;
     return pods.length === PODS && pods.every((p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
   }, 120_000, 20);
   if (!ok) throw new Error('pods did not become ready');

@@ -9,7 +9,8 @@ import { apiClient } from '../src/provider/embedded/cluster.ts';
 import { waitFor } from '../src/util/proc.ts';
 
 const KUBELAB = new URL('../kubelab', import.meta.url).pathname;
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
+const at = process.argv.indexOf('--runs');
+const runs = at > 0 ? Number(process.argv[at + 1]) : 5;
 const name = `wbench${randomBytes(2).toString('hex')}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

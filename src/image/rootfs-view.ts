@@ -9,7 +9,7 @@
 //   - a directory marked opaque (trusted.overlay.opaque=y) hides what lower layers hold inside it;
 //   - a non-directory at a prefix hides whatever lower layers hold below that prefix.
 // Symlinks are resolved inside the view, as a chroot would (`..` never climbs above /).
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { opaqueDirs } from './layers.ts';
 
@@ -40,6 +40,29 @@ export function components(p: string): string[] {
   return out;
 }
 
+async function opaqueOf(layer: string): Promise<Set<string>> {
+  const inStore = path.basename(path.dirname(layer)) === 'layers' && /^[0-9a-f]{64}$/.test(path.basename(layer));
+  const sidecar = `${layer}.opaque`;
+  if (inStore && existsSync(sidecar)) {
+    try {
+      return new Set(JSON.parse(readFileSync(sidecar, 'utf8')) as string[]);
+    } catch {
+      /* damaged: read the layer again */
+    }
+  }
+  const found = await opaqueDirs(layer);
+  if (inStore) {
+    try {
+      const tmp = `${sidecar}.${process.pid}`;
+      writeFileSync(tmp, JSON.stringify([...found]));
+      renameSync(tmp, sidecar);
+    } catch {
+      /* a read-only store: fine, getfattr again next time */
+    }
+  }
+  return found;
+}
+
 export class RootfsView {
   private readonly opaque = new Map<string, Promise<Set<string>>>();
   private opaqueReady = new Map<string, Set<string>>();
@@ -47,10 +70,14 @@ export class RootfsView {
   /** @param layers unpacked layer directories, top-most first (overlayfs lowerdir order). */
   constructor(readonly layers: readonly string[]) {}
 
-  /** Reads every layer's opaque directories (one getfattr per layer); call once before lookups. */
+  /**
+   * Reads every layer's opaque directories (one getfattr per layer); call once before lookups. A
+   * layer of the image store never changes, so what getfattr found is kept beside it
+   * (`layers/<diffID>.opaque`) and later builds read that instead.
+   */
   async load(): Promise<this> {
     for (const l of this.layers) {
-      if (!this.opaque.has(l)) this.opaque.set(l, opaqueDirs(l));
+      if (!this.opaque.has(l)) this.opaque.set(l, opaqueOf(l));
       this.opaqueReady.set(l, await this.opaque.get(l)!);
     }
     return this;

@@ -355,3 +355,54 @@ test.serial('-f - reads the Dockerfile from stdin; --build-arg and ARG before FR
   const unused = await lab.build(['-t', 'stdin:3', '-f', '-', '--build-arg', 'NOPE=1', ctx], { input: text });
   t.true(unused.json!.warnings.some((w) => /build-args \[NOPE\] were not consumed/.test(w)));
 });
+
+test.serial('ONBUILD triggers fire in the child build; HEALTHCHECK NONE; --platform reported; the escape directive', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const lab = buildLab(t);
+  const parent = lab.context('parent', {
+    Dockerfile: `FROM busybox
+HEALTHCHECK CMD true
+ONBUILD COPY trigger.txt /from-trigger.txt
+ONBUILD RUN echo "ran in the child" > /onbuild-ran
+`,
+  });
+  await lab.build(['-t', 'parent:1', parent]);
+  t.deepEqual((await lab.config('parent:1')).config!.OnBuild, ['COPY trigger.txt /from-trigger.txt', 'RUN echo "ran in the child" > /onbuild-ran']);
+  const child = lab.context('child', {
+    Dockerfile: '# escape=`\nFROM --platform=linux/amd64 parent:1\nHEALTHCHECK NONE\nRUN echo one `\n    two > /escaped\n',
+    'trigger.txt': 'the child context\n',
+  });
+  const r = await lab.build(['-t', 'child:1', child]);
+  const files = await lab.files('child:1');
+  t.true(files.some((f) => f.endsWith(' from-trigger.txt')), 'the COPY trigger read the child\'s context');
+  t.true(files.some((f) => f.endsWith(' onbuild-ran')));
+  t.true(files.some((f) => f.endsWith(' escaped')));
+  const c = await lab.config('child:1');
+  t.is(c.config!.OnBuild, undefined, 'triggers are not inherited further');
+  t.deepEqual(c.config!.Healthcheck, { Test: ['NONE'] });
+  t.regex(r.stderr, /FROM parent:1@sha256:[0-9a-f]{64} \(platform linux\/amd64\)/);
+  const dirs = await lab.store.layerDirs(await lab.store.resolve('child:1'));
+  t.is(readFileSync(dirs.map((d) => path.join(d, 'escaped')).find(existsSync)!, 'utf8'), 'one two\n');
+});
+
+test.serial('ADD of a hostile archive is refused: entries that climb out of the root, and device nodes', async (t) => {
+  if (!rootOrSkip(t)) return;
+  const lab = buildLab(t);
+  const ctx = lab.context('evil', { Dockerfile: 'FROM busybox\nADD evil.tar /opt/\n' });
+  // A tar whose member climbs out with ../ (GNU tar writes it with -P).
+  const src = path.join(lab.dir, 'evil-src');
+  mkdirSync(src);
+  writeFileSync(path.join(src, 'payload'), 'pwned\n');
+  const marker = path.join(lab.dir, `outside-${process.pid}`);
+  await execa('tar', ['-cf', path.join(ctx, 'evil.tar'), '-P', '--transform', `s|^.*payload|../../../../../../..${marker}|`, path.join(src, 'payload')]);
+  const r = await lab.build(['-t', 'evil:1', ctx], { reject: false });
+  t.is(r.exitCode, 1);
+  t.regex(r.stderr, /Dockerfile:2: ADD evil\.tar \/opt\/: tar entry .* escapes the root/);
+  t.false(existsSync(marker), 'nothing was written outside');
+  // A device node.
+  await execa('mknod', [path.join(src, 'null'), 'c', '1', '3']);
+  await execa('tar', ['-cf', path.join(ctx, 'evil.tar'), '-C', src, 'null']);
+  const dev = await lab.build(['-t', 'evil:1', ctx], { reject: false });
+  t.is(dev.exitCode, 1);
+  t.regex(dev.stderr, /is a device node/);
+});

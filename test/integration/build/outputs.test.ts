@@ -65,6 +65,11 @@ test.serial('--load hands the image to a Docker engine; FROM docker-daemon: buil
   t.is(inspect.Id, r.config, "docker's image ID is our config digest");
   t.deepEqual(inspect.RootFS.Layers, r.layers.map((l) => l.diffID));
   t.deepEqual(inspect.Config.Cmd, ['cat', '/srv/hello.txt']);
+  // The docker CLI's own `docker load` takes the --output archive too.
+  const archive = path.join(lab.dir, 'app.tar');
+  await lab.build(['-t', 'lab/cli-loaded:1', '--output', `docker-archive:${archive}`, ctx]);
+  const loaded = await dockerd.cli(['load', '-i', archive]);
+  t.regex(loaded.stdout, /Loaded image: lab\/cli-loaded:1/);
   // The engine's image, under another name, as a base in a fresh store.
   await dockerd.cli(['tag', 'lab/app:1', 'engine/base:2']);
   const other = labIn(path.join(lab.dir, 'other'));
