@@ -20,6 +20,6 @@ echo
 echo "\$ ./kubelab exec client -- wget -qO- http://$web2:8080/    # client ($client, node1) -> web-2 ($web2, node2)"
 ./kubelab --name "$name" exec client -- wget -qO- "http://$web2:8080/"
 echo
-echo "web-2 saw the client's own pod IP: pod to pod crosses nodes without NAT (host-gw routes on each node)."
+echo "web-2 saw the client's own pod IP: pod to pod crosses nodes without NAT, wrapped in VXLAN between the nodes (flannel.1)."
 echo "Explore: ./kubelab explain pod/client   ./kubelab explain node/node1   ./kubelab exec client -- ip route"
 echo "Remove everything: ./kubelab down"
