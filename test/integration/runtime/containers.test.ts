@@ -162,6 +162,62 @@ spec: {selector: {app: ready}, ports: [{port: 80, targetPort: 8080}]}
   await kubelab(name, ['delete', 'service', 'ready']);
 });
 
+test.serial('a failing liveness probe restarts the container; a startup probe holds readiness and liveness back until it passes', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await apply(
+    pod(
+      'probed',
+      `  - name: main
+    image: busybox
+    command: ['sh', '-c', 'touch /tmp/alive; trap "exit 0" TERM; while true; do sleep 1; done']
+    startupProbe: {exec: {command: [test, -f, /tmp/started]}, periodSeconds: 1, failureThreshold: 60}
+    readinessProbe: {exec: {command: ['true']}, periodSeconds: 1}
+    livenessProbe: {exec: {command: [test, -f, /tmp/alive]}, periodSeconds: 1, failureThreshold: 2}
+`,
+    ),
+  );
+  const status = async () => (await client.find<Pod>('Pod', 'probed'))?.status?.containerStatuses?.[0];
+  t.true(await waitFor(async () => !!(await status())?.state.running, 30_000, 100), 'running');
+  // Not started yet: neither ready nor probed for liveness (its failure would not count).
+  await new Promise((r) => setTimeout(r, 2500));
+  let s = (await status())!;
+  t.false(s.started);
+  t.false(s.ready);
+  await exec('probed', ['touch', '/tmp/started']);
+  t.true(await waitFor(async () => !!(await status())?.ready, 20_000, 100), 'ready once started');
+  t.true((await status())!.started);
+  // Liveness: take the file away; after two failures the container is killed and started again.
+  await exec('probed', ['rm', '/tmp/alive']);
+  t.true(await waitFor(async () => ((await status())?.restartCount ?? 0) >= 1, 60_000, 200), 'restarted');
+  s = (await status())!;
+  t.is(s.lastState?.terminated?.exitCode, 0, 'the loop exits on SIGTERM');
+  // The new container starts from the image again: not started until the startup probe passes.
+  t.true(await waitFor(async () => (await status())?.state.running !== undefined && (await status())?.started === false, 20_000, 100));
+  await kubelab(name, ['delete', 'pod', 'probed', '--grace-period', '0']);
+});
+
+test.serial('a container that keeps failing goes into CrashLoopBackOff with growing restarts and its last termination', async (t) => {
+  if (!rootOrSkip(t)) return;
+  await apply(pod('crashy', `  - {name: main, image: busybox, command: ['sh', '-c', 'echo bye; exit 3']}\n`));
+  const status = async () => (await client.find<Pod>('Pod', 'crashy'))?.status?.containerStatuses?.[0];
+  t.true(await waitFor(async () => (await status())?.state.waiting?.reason === 'CrashLoopBackOff', 60_000, 200), 'CrashLoopBackOff');
+  const s = (await status())!;
+  t.true(s.restartCount >= 1);
+  t.is(s.lastState?.terminated?.exitCode, 3);
+  t.is(s.lastState?.terminated?.reason, 'Error');
+  t.regex(s.state.waiting!.message!, /back-off \d+s restarting failed container=main pod=crashy/);
+  const get = await kubelab(name, ['get', 'pods', 'crashy']);
+  t.regex(get.stdout, /crashy\s+0\/1\s+CrashLoopBackOff\s+\d+/);
+  const d = await kubelab(name, ['describe', 'pod', 'crashy']);
+  t.regex(d.stdout, /Last State:\s+Terminated \(Error, exit 3\)/);
+  t.regex((await kubelab(name, ['logs', 'crashy'])).stdout, /bye/);
+  // restartPolicy Never: it stays terminated, and the pod Failed.
+  await apply(pod('once', `  - {name: main, image: busybox, command: ['sh', '-c', 'exit 4']}\n`, '  restartPolicy: Never\n'));
+  t.true(await waitFor(async () => (await client.find<Pod>('Pod', 'once'))?.status?.phase === 'Failed', 30_000, 200));
+  t.is((await client.find<Pod>('Pod', 'once'))!.status!.containerStatuses![0]!.restartCount, 0);
+  await kubelab(name, ['delete', 'pod', 'crashy', 'once', '--grace-period', '0']);
+});
+
 test.serial('capabilities: Docker\'s default set, with add and drop', async (t) => {
   if (!rootOrSkip(t)) return;
   // Each container tries a NET_ADMIN operation as its own PID 1 and records the outcome.
