@@ -11,6 +11,7 @@ import type { Pod } from '../../../src/api/types.ts';
 import { apiClient } from '../../../src/provider/embedded/cluster.ts';
 import { isRoot, KUBELAB, randomName, REPO, rootOrSkip, waitPodsReady } from '../helpers.ts';
 import { labIn } from './helpers.ts';
+import { waitFor } from '../../../src/util/proc.ts';
 
 const name = randomName('bld');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kltest-buildlab-'));
@@ -52,8 +53,10 @@ spec:
   const ip = pods.get('built-web')!.status!.podIP!;
   const site = readFileSync(path.join(example, 'site/index.html'), 'utf8').trim();
   t.is((await kl(['exec', 'client', '--', 'wget', '-qO-', `http://${ip}:${port}/`])).stdout, site);
-  // Through its service, by name, from another pod.
-  t.is((await kl(['exec', 'client', '--', 'wget', '-qO-', 'http://built-web/'])).stdout, site);
+  // Through its service, by name, from another pod (once the endpoints reached the proxy).
+  let viaService = '';
+  await waitFor(async () => (viaService = (await kl(['exec', 'client', '--', 'wget', '-qO-', 'http://built-web/'])).stdout) === site, 15_000, 200);
+  t.is(viaService, site);
   // The container runs the image's CMD, as its USER, in its WORKDIR; RUN's file is there.
   t.is((await kl(['exec', 'built-web', '--', 'cat', '/proc/1/cmdline'])).stdout.replace(/\0/g, ' ').trim(), 'httpd -f -p 8080 -h /www');
   t.is((await kl(['exec', 'built-web', '--', 'id', '-u'])).stdout.trim(), '1001');
