@@ -15,7 +15,7 @@ PACKAGES=(
   etcd-server etcd-client busybox-static
   dnsutils curl tshark chromium
   qemu-system-x86 xz-utils
-  gcc libc6-dev attr skopeo umoci docker-registry runc buildah docker.io
+  gcc libc6-dev attr skopeo umoci docker-registry runc buildah docker.io openssl bzip2
 )
 
 missing=()

@@ -116,6 +116,7 @@ COPY --chown=user:wheel --chmod=0750 bin/tool.sh /usr/local/bin/tool
 COPY --chown=1234 conf/*.conf /etc/app/
 COPY ["name with space.txt", "/srv/"]
 ADD site.tar.gz /srv/www/
+ADD site.tar.xz site.tar.bz2 /srv/other/
 ADD http://127.0.0.1:PORT/files/remote.txt /srv/remote/
 COPY <<EOF /etc/motd
 hello from a heredoc
@@ -141,6 +142,8 @@ EOT
   writeFileSync(path.join(site, 'index.html'), '<h1>site</h1>\n');
   writeFileSync(path.join(site, 'css/s.css'), 'body{}\n');
   await execa('tar', ['-czf', path.join(ctx, 'site.tar.gz'), '-C', site, '.']);
+  await execa('tar', ['-cJf', path.join(ctx, 'site.tar.xz'), '-C', site, 'index.html']);
+  await execa('tar', ['-cjf', path.join(ctx, 'site.tar.bz2'), '-C', site, 'css']);
   // A web server on loopback for ADD of a URL.
   const server = createServer((req, res) => {
     if (req.url === '/files/remote.txt') {
@@ -170,6 +173,9 @@ EOT
   has(/ srv\/www\/index\.html$/);
   has(/ srv\/www\/css\/s\.css$/);
   t.false(files.some((f) => f.endsWith('site.tar.gz')));
+  // xz and bzip2 too, through the system's decompressors.
+  has(/ srv\/other\/index\.html$/);
+  has(/ srv\/other\/css\/s\.css$/);
   // A URL: mode 0600, named after the URL's last path element.
   has(/^-rw------- 0\/0 15 srv\/remote\/remote\.txt$/);
   has(/^-rw-r--r-- 0\/0 21 etc\/motd$/);
