@@ -9,22 +9,18 @@
 // Every step that makes a layer is looked up in the build cache first (./cache.ts). What a build
 // leaves is the image and its cache entries: its scratch directory goes when it ends, however it ends.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runner } from '../driver/runner.ts';
 import { tarDirectory, type LayerBlob } from '../image/layers.ts';
 import { RootfsView } from '../image/rootfs-view.ts';
-import { credentialsFor, type Credentials } from '../image/credentials.ts';
-import { parseReference } from '../image/registry.ts';
-import { parseImageSource, resolveImageSource } from '../image/sources.ts';
+import { resolveImageSource } from '../image/sources.ts';
 import { normalizeRef, type ImageStore, type OciImageConfig, type StoredImage } from '../image/store.ts';
 import { ensureLabImages, LAB_IMAGE_REFS } from '../runtime/lab-images.ts';
-import { parseImageUser } from '../runtime/spec/command.ts';
-import { resolveCredentials } from '../runtime/users.ts';
-import { alive } from '../util/proc.ts';
+import { alive, startTime } from '../util/proc.ts';
 import { BuildCache, stepKey, type CachedLayer } from './cache.ts';
 import { BuildContext, matchSources, sourceDigest, type MatchedSource, type SourceTree } from './context.ts';
-import { archiveKind, copyHeredoc, copySources, download, ensureDir, fileDigest, placeDownload, type Downloaded, type Owner } from './copy.ts';
+import { copyHeredoc, copySources, download, ensureDir, placeDownload, type Downloaded, type Owner } from './copy.ts';
 import {
   DockerfileError,
   expandHeredocContent,
@@ -42,7 +38,6 @@ import {
   addHistory,
   baseConfig,
   checkSignal,
-  ConfigError,
   envMap,
   exposedPorts,
   goDuration,
@@ -51,9 +46,7 @@ import {
   setEnv,
   shellOf,
 } from './image-config.ts';
-import { runStep } from './run.ts';
-
-export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar';
+import { runStep, stepCredentials } from './run.ts';
 
 /** ARGs every build has without declaring them (BuildKit's automatic platform args and proxies). */
 const PROXY_ARGS = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((a) => [a, a.toLowerCase()]);
@@ -90,8 +83,6 @@ export interface BuildOptions {
   epoch?: Date;
   /** Where FROM finds images outside the store (registry options, Docker engine socket). */
   sourceOptions?: Parameters<typeof resolveImageSource>[2];
-  /** Credentials for a registry host (default: Docker's config.json, as `docker login` wrote it). */
-  credentials?: (registry: string) => Credentials | undefined;
 }
 
 export interface StepReport {
@@ -127,13 +118,11 @@ export class BuildError extends Error {
   }
 }
 
-interface LayerRef extends CachedLayer {}
-
 interface StageState {
   stage: Stage;
   label: string;
   config: OciImageConfig;
-  layers: LayerRef[];
+  layers: CachedLayer[];
   /** The cache key of the filesystem so far. */
   key: string;
   /** ARGs in scope with their values, in declaration order. */
@@ -146,8 +135,6 @@ interface StageState {
    */
   time?: string;
 }
-
-const hexOf = (d: string) => d.replace(/^sha256:/, '');
 
 export class Builder {
   private readonly cache: BuildCache;
@@ -220,9 +207,7 @@ export class Builder {
       const m = /^(\d+)-(\d+)-/.exec(d);
       if (m && !alive({ pid: Number(m[1]), startTime: Number(m[2]) })) rmSync(path.join(root, d), { recursive: true, force: true });
     }
-    const own = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-    const start = own.slice(own.lastIndexOf(')') + 2).split(' ')[19];
-    const dir = path.join(root, `${process.pid}-${start}-${randomBytes(4).toString('hex')}`);
+    const dir = path.join(root, `${process.pid}-${startTime(process.pid)}-${randomBytes(4).toString('hex')}`);
     mkdirSync(dir);
     return dir;
   }
@@ -358,7 +343,7 @@ export class Builder {
     const started = Date.now();
     const v = ++this.vertex;
     const base = this.stageRef(image, stage.index);
-    const fresh = (config: OciImageConfig, layers: LayerRef[], key: string): StageState => ({ stage, label, config, layers, key, args: new Map(), cmdSet: false });
+    const fresh = (config: OciImageConfig, layers: CachedLayer[], key: string): StageState => ({ stage, label, config, layers, key, args: new Map(), cmdSet: false });
     let st: StageState;
     if (base) {
       this.log(`#${v} [${position}] FROM ${base.name ?? `stage-${base.index}`} (an earlier stage)`);
@@ -383,6 +368,14 @@ export class Builder {
     return st;
   }
 
+  /** A step that only changes the config: logged, reported, and a history entry unless told not. */
+  private metaStep(st: StageState, ins: Instruction, position: string, createdBy: string | undefined): void {
+    const v = ++this.vertex;
+    this.log(`#${v} [${position}] ${ins.original.split('\n')[0]}`);
+    if (createdBy !== undefined) addHistory(st.config, createdBy, true, this.created(st));
+    this.report(v, st.label, position, ins, false, Date.now());
+  }
+
   private report(id: number, stage: string, position: string, ins: Instruction, cached: boolean, started: number, layer?: string): void {
     const durationMs = Date.now() - started;
     this.steps.push({ id, stage, position, instruction: ins.original.split('\n')[0]!, line: ins.loc.line, cached, ...(layer ? { layer } : {}), durationMs });
@@ -390,7 +383,7 @@ export class Builder {
   }
 
   private async view(st: StageState): Promise<RootfsView> {
-    if (!st.view) st.view = await new RootfsView(await this.opts.store.layerDirs({ layers: st.layers } as StoredImage)).load();
+    if (!st.view) st.view = await new RootfsView(await this.opts.store.layerDirs(st)).load();
     return st.view;
   }
 
@@ -444,20 +437,9 @@ export class Builder {
    */
   private async storeLayer(upper: string, dir: string): Promise<CachedLayer | null> {
     if (readdirSync(upper).length === 0) return null;
-    const store = this.opts.store;
-    const tarFile = path.join(dir, 'layer.tar');
-    const blob: LayerBlob = await tarDirectory(upper, tarFile, { upper: true });
-    const target = store.blobPath(blob.digest);
-    if (!existsSync(target)) renameSync(tarFile, target);
-    const unpacked = path.join(store.layersDir, hexOf(blob.diffID));
-    if (!existsSync(unpacked)) {
-      try {
-        renameSync(upper, unpacked);
-      } catch {
-        /* another build made it first, or another filesystem: the store extracts it when needed */
-      }
-    }
-    return { digest: blob.digest, diffID: blob.diffID, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
+    const blob = await tarDirectory(upper, path.join(dir, 'layer.tar'), { upper: true });
+    await this.opts.store.adoptLayer(blob, upper);
+    return { digest: blob.digest, diffID: blob.diffID, size: blob.size, mediaType: blob.mediaType };
   }
 
   // ---- instructions ---------------------------------------------------------------------------
@@ -465,11 +447,11 @@ export class Builder {
   private async step(st: StageState, ins: Instruction, position: string): Promise<void> {
     const c = (st.config.config ??= {});
     const env = () => this.envFor(st);
-    const meta = (createdBy: string) => {
-      const v = ++this.vertex;
-      this.log(`#${v} [${position}] ${ins.original.split('\n')[0]}`);
-      addHistory(st.config, createdBy, true, this.created(st));
-      this.report(v, st.label, position, ins, false, Date.now());
+    const meta = (createdBy: string) => this.metaStep(st, ins, position, createdBy);
+    // ENV and LABEL: every pair expanded with the variables from before the instruction.
+    const pairs = (list: { key: string; value: string }[]) => {
+      const before = env();
+      return list.map((p) => [this.expand(p.key, before, ins), this.expand(p.value, before, ins)] as const);
     };
     try {
       switch (ins.kind) {
@@ -481,15 +463,9 @@ export class Builder {
         case 'WORKDIR':
           return await this.workdir(st, ins, position);
         case 'ENV': {
-          const before = env();
-          const parts: string[] = [];
-          for (const p of ins.pairs) {
-            const key = this.expand(p.key, before, ins);
-            const value = this.expand(p.value, before, ins);
-            c.Env = setEnv(c.Env, key, value);
-            parts.push(`${key}=${value}`);
-          }
-          return meta(`ENV ${parts.join(' ')}`);
+          const kv = pairs(ins.pairs);
+          for (const [key, value] of kv) c.Env = setEnv(c.Env, key, value);
+          return meta(`ENV ${kv.map(([k, v]) => `${k}=${v}`).join(' ')}`);
         }
         case 'ARG': {
           const parts: string[] = [];
@@ -506,15 +482,9 @@ export class Builder {
           return meta(`ARG ${parts.join(' ')}`);
         }
         case 'LABEL': {
-          const before = env();
-          const parts: string[] = [];
-          for (const p of ins.pairs) {
-            const key = this.expand(p.key, before, ins);
-            const value = this.expand(p.value, before, ins);
-            (c.Labels ??= {})[key] = value;
-            parts.push(`${key}=${value}`);
-          }
-          return meta(`LABEL ${parts.join(' ')}`);
+          const kv = pairs(ins.pairs);
+          for (const [key, value] of kv) (c.Labels ??= {})[key] = value;
+          return meta(`LABEL ${kv.map(([k, v]) => `${k}=${v}`).join(' ')}`);
         }
         case 'MAINTAINER':
           st.config.author = ins.name;
@@ -577,53 +547,32 @@ export class Builder {
             `HEALTHCHECK &{[${(h.Test ?? []).join(' ')}] ${goDuration(h.Interval)} ${goDuration(h.Timeout)} ${goDuration(h.StartPeriod)} ${goDuration(h.StartInterval)} ${h.Retries ?? 0}}`,
           );
         }
-        case 'ONBUILD': {
+        case 'ONBUILD':
+          // BuildKit writes no history entry for ONBUILD.
           c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
-          const v = ++this.vertex;
-          this.log(`#${v} [${position}] ${ins.original.split('\n')[0]}`);
-          this.report(v, st.label, position, ins, false, Date.now());
-          return;
-        }
+          return this.metaStep(st, ins, position, undefined);
         case 'FROM':
           this.fail(ins, 'FROM inside a stage');
       }
     } catch (e) {
       if (e instanceof BuildError || e instanceof DockerfileError) throw e;
-      if (e instanceof ConfigError) this.fail(ins, e.message);
-      throw new BuildError(`${this.dockerfile.file}:${ins.loc.line}: ${ins.original.split('\n')[0]!.slice(0, 120)}: ${(e as Error).message}`, ins.loc.line);
+      this.fail(ins, (e as Error).message);
     }
   }
 
-  /** A base image; the lab's own (agnhost, kubelab/dns) are made on first use, as `up` makes them. */
+  /** A base image; the lab's own (busybox, agnhost, kubelab/dns) are made on first use, as `up` makes them. */
   private async resolveBase(image: string, platform?: string): Promise<StoredImage> {
-    const opts = { ...this.sourceOptions(image), ...(platform ? { platform } : {}) };
-    try {
-      return await resolveImageSource(this.opts.store, image, opts);
-    } catch (e) {
-      if (parseImageSource(image).kind !== 'store' || !LAB_IMAGE_REFS.includes(normalizeRef(image))) throw e;
-      await ensureLabImages(this.opts.store);
-      return resolveImageSource(this.opts.store, image, opts);
-    }
-  }
-
-  /** Source options for one image, with the registry's credentials when it names a registry. */
-  private sourceOptions(spec: string): Parameters<typeof resolveImageSource>[2] {
-    const base = this.opts.sourceOptions ?? {};
-    const source = parseImageSource(spec);
-    if (source.kind !== 'registry' || base.auth) return base;
-    const auth = (this.opts.credentials ?? credentialsFor)(parseReference(source.ref).registry);
-    return auth ? { ...base, auth } : base;
-  }
-
-  private network(): BuildNetwork {
-    return this.opts.network ?? { mode: 'none' };
+    const opts = { ...this.opts.sourceOptions, ...(platform ? { platform } : {}) };
+    const lab = LAB_IMAGE_REFS.find((r) => r === normalizeRef(image));
+    if (lab) await ensureLabImages(this.opts.store, [lab]);
+    return resolveImageSource(this.opts.store, image, opts);
   }
 
   private async run(st: StageState, ins: InstructionOf<'RUN'>, position: string): Promise<void> {
     const network = flagString(ins.flags, 'network');
     if (network !== undefined && !['default', 'none', 'host'].includes(network)) this.fail(ins, `--network=${network}: expected default, none or host`);
     if (flagString(ins.flags, 'mount') !== undefined) this.warn(`${this.dockerfile.file}:${ins.loc.line}: RUN --mount is not supported by kubelab's builder: the step runs without it`);
-    const net = network === 'none' ? ({ mode: 'none' } as BuildNetwork) : this.network();
+    const net: BuildNetwork = network === 'none' ? { mode: 'none' } : (this.opts.network ?? { mode: 'none' });
     const shell = shellOf(st.config);
     let argv: string[];
     const extraBinds: { source: string; target: string; readOnly?: boolean }[] = [];
@@ -646,8 +595,7 @@ export class Builder {
     const workdir = st.config.config?.WorkingDir || '/';
     const key = stepKey(st.key, { op: 'run', argv, env, user, workdir, network: net.mode, script });
     const args = [...st.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-    const shown = ins.form === 'exec' ? argv : argv;
-    const createdBy = `RUN ${args.length ? `|${args.length} ${args.join(' ')} ` : ''}${shown.join(' ')} # buildkit`;
+    const createdBy = `RUN ${args.length ? `|${args.length} ${args.join(' ')} ` : ''}${argv.join(' ')} # buildkit`;
     await this.layerStep(st, ins, position, key, createdBy, async (dir) => {
       const view = await this.view(st);
       if (script) {
@@ -681,14 +629,12 @@ export class Builder {
   }
 
   /** --chown's user[:group], resolved against the image being built (names from its /etc files). */
-  private owner(st: StageState, view: RootfsView, spec: string | undefined, ins: Instruction): Owner | undefined {
+  private owner(view: RootfsView, spec: string | undefined, ins: Instruction): Owner | undefined {
     if (spec === undefined || spec === '') return undefined;
-    const parsed = parseImageUser(spec, '--chown');
-    if (!parsed) return undefined;
     try {
-      const creds = resolveCredentials(parsed, view.readText('/etc/passwd'), view.readText('/etc/group'));
+      const creds = stepCredentials(view, spec, '--chown');
       // Docker: a user without a group gets the same number as its gid, not its primary group.
-      return { uid: creds.uid, gid: parsed.group === undefined ? creds.uid : creds.gid };
+      return { uid: creds.uid, gid: spec.includes(':') ? creds.gid : creds.uid };
     } catch (e) {
       this.fail(ins, `--chown=${spec}: ${(e as Error).message}`);
     }
@@ -732,7 +678,7 @@ export class Builder {
     const dest = intoDir && absolute !== '/' ? `${absolute}/` : absolute;
     const chownSpec = flagString(ins.flags, 'chown');
     const chmodSpec = flagString(ins.flags, 'chmod');
-    const chown = this.owner(st, view, chownSpec === undefined ? undefined : this.expand(chownSpec, env, ins), ins);
+    const chown = this.owner(view, chownSpec === undefined ? undefined : this.expand(chownSpec, env, ins), ins);
     const chmod = this.chmod(chmodSpec === undefined ? undefined : this.expand(chmodSpec, env, ins), ins);
     const checksumSpec = flagString(ins.flags, 'checksum');
     const checksum = checksumSpec === undefined ? undefined : this.expand(checksumSpec, env, ins);
@@ -771,8 +717,7 @@ export class Builder {
     }
     const many = matched.length + downloads.length + heredocs.length > 1 || wildcard;
     const unpack = isAdd && flagBool(ins.flags, 'unpack') !== false;
-    const archives = unpack ? await Promise.all(matched.filter((m) => m.entry.stat.isFile() && archiveKind(m.entry.abs)).map((m) => fileDigest(m.entry.abs))) : [];
-    const key = stepKey(st.key, { op: ins.kind, dest, chown, chmod, sources: digests, heredocs, archives: archives.length, unpack });
+    const key = stepKey(st.key, { op: ins.kind, dest, chown, chmod, sources: digests, heredocs, unpack });
     const flags = [chownSpec !== undefined ? `--chown=${chownSpec}` : '', chmodSpec !== undefined ? `--chmod=${chmodSpec}` : ''].filter(Boolean);
     const createdBy = `${ins.kind}${flags.length ? ` ${flags.join(' ')}` : ''} ${[...sources, ...heredocs.map((h) => `<<${h.name}`)].join(' ')} ${dest} # buildkit`;
     await this.layerStep(st, ins, position, key, createdBy, async (dir) => {
@@ -792,16 +737,10 @@ export class Builder {
     const wd = path.posix.resolve(c.WorkingDir || '/', raw);
     c.WorkingDir = wd;
     const view = await this.view(st);
-    if (wd === '/' || view.stat(wd)?.stat.isDirectory()) {
-      const v = ++this.vertex;
-      this.log(`#${v} [${position}] ${ins.original.split('\n')[0]}`);
-      addHistory(st.config, `WORKDIR ${wd}`, true, this.created(st));
-      this.report(v, st.label, position, ins, false, Date.now());
-      return;
-    }
+    if (wd === '/' || view.stat(wd)?.stat.isDirectory()) return this.metaStep(st, ins, position, `WORKDIR ${wd}`);
     // BuildKit makes the directory (owned by the image's USER) as a step of its own.
     const user = c.User ?? '';
-    const owner = user ? this.owner(st, view, user, ins) : undefined;
+    const owner = user ? this.owner(view, user, ins) : undefined;
     const key = stepKey(st.key, { op: 'mkdir', path: wd, owner });
     await this.layerStep(st, ins, position, key, `WORKDIR ${wd}`, async (dir) => {
       const out = path.join(dir, 'layer');
@@ -823,14 +762,14 @@ export class Builder {
     const store = this.opts.store;
     const layers: LayerBlob[] = st.layers.map((l) => ({ ...l, path: store.blobPath(l.digest) }));
     const tags = (this.opts.tags ?? []).map(normalizeRef);
-    const first = tags[0] ?? `kubelab.local/build:${randomBytes(6).toString('hex')}`;
-    const image = await store.putImage(first, config, layers);
-    for (const t of tags.slice(1)) await store.tag(t, first);
+    const names = tags.length ? tags : [`kubelab.local/build:${randomBytes(6).toString('hex')}`];
+    const image = await store.putImage(names[0]!, config, layers);
+    for (const t of names.slice(1)) await store.tag(t, names[0]!);
     for (const l of st.layers) this.log(`#${v} layer ${l.diffID} (${l.size} bytes)`);
     this.log(`#${v} writing image ${image.manifest.config.digest} done`);
-    for (const t of tags.length ? tags : [first]) this.log(`#${v} naming to ${t} done`);
+    for (const t of names) this.log(`#${v} naming to ${t} done`);
     this.log(`#${v} DONE`);
-    return { ref: first, tags: tags.length ? tags : [first], image };
+    return { ref: names[0]!, tags: names, image };
   }
 }
 

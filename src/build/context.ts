@@ -1,13 +1,14 @@
 // The build context: the directory a build reads COPY and ADD sources from, less what .dockerignore
 // excludes. Sources are looked up as BuildKit looks them up: every path is taken inside the context
 // (a leading `/` and `..` cannot climb out of it) and symlinks are resolved inside it too, as in a
-// chroot, so nothing outside the context can ever be read. Wildcards follow Go's filepath.Match
-// per path component, with `**` for any number of directories.
+// chroot, so nothing outside the context can ever be read. Wildcards are matched per path component
+// as BuildKit matches them (patternmatcher, the same compiler .dockerignore uses), with `**` for any
+// number of directories.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { IgnoreMatcher, parseDockerignore } from './dockerfile/index.ts';
-import { RootfsView, type ViewEntry } from '../image/rootfs-view.ts';
+import { checkGlobSyntax, compileIgnorePattern, IgnoreMatcher, parseDockerignore } from './dockerfile/index.ts';
+import { components, RootfsView, type ViewEntry } from '../image/rootfs-view.ts';
 
 /** A tree copies can read from: the context, or another stage's (or image's) root filesystem. */
 export interface SourceTree {
@@ -52,39 +53,6 @@ export function hasWildcards(p: string): boolean {
   return /[*?[]/.test(p.replace(/\\./g, ''));
 }
 
-/** One component of a filepath.Match pattern as a regular expression. */
-function componentRegex(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
-    else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new Error(`syntax error in pattern ${JSON.stringify(pattern)}`);
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith('^')) body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else re += escapeRe(c);
-  }
-  return new RegExp(`^${re}$`);
-}
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-
-/** Splits a source into clean components inside the tree (leading `/` and `..` clamped). */
-export function cleanComponents(p: string): string[] {
-  const out: string[] = [];
-  for (const c of p.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop();
-    else out.push(c);
-  }
-  return out;
-}
-
 export interface MatchedSource {
   /** The path inside the tree as written after cleaning (what the copy names it by). */
   rel: string;
@@ -100,7 +68,7 @@ export interface MatchedSource {
  * path; a wildcard that matches nothing returns [].
  */
 export function matchSources(tree: SourceTree, source: string): MatchedSource[] {
-  const parts = cleanComponents(source);
+  const parts = components(source); // a leading `/` and `..` stay inside the tree
   if (!parts.some(hasWildcards)) {
     const resolved = tree.view.resolve(parts.join('/'));
     const rel = resolved.join('/');
@@ -133,8 +101,15 @@ export function matchSources(tree: SourceTree, source: string): MatchedSource[] 
       return;
     }
     if (!hasWildcards(head)) return walk([...done, head.replace(/\\(.)/g, '$1')], tail);
-    const re = componentRegex(head);
-    for (const name of tree.view.readdir(here)) if (re.test(name)) walk([...done, name], tail);
+    // One path component, matched as BuildKit's copy matches it (moby/patternmatcher).
+    let matchesName: (name: string) => boolean;
+    try {
+      checkGlobSyntax(head);
+      matchesName = compileIgnorePattern(head);
+    } catch {
+      throw new Error(`syntax error in pattern ${JSON.stringify(source)}`);
+    }
+    for (const name of tree.view.readdir(here)) if (matchesName(name)) walk([...done, name], tail);
   };
   walk([], parts);
   return matches.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));

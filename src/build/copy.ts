@@ -10,12 +10,11 @@
 //     (mode 0600, mtime from Last-Modified), checked against --checksum when given.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, symlinkSync, writeFileSync, promises as fsp } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, symlinkSync, writeFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { extractLayer } from '../image/layers.ts';
-import type { RootfsView } from '../image/rootfs-view.ts';
-import { components } from '../image/rootfs-view.ts';
+import { components, type RootfsView } from '../image/rootfs-view.ts';
 import { type MatchedSource, type SourceTree, walkTree } from './context.ts';
 
 export class CopyError extends Error {}
@@ -66,11 +65,11 @@ export async function ensureDir(req: CopyRequest, parts: readonly string[], fres
   }
 }
 
-/** Directory times are set last: adding entries to a directory changes its mtime. */
-const dirTimes: [string, Date, Date][] = [];
+/** Directories whose times are set once the copy is done (adding entries changes a directory's mtime). */
+type DirTimes = [string, Date, Date][];
 
 /** Copies one entry (file, symlink, directory itself) to `target` in the layer. */
-async function copyEntry(req: CopyRequest, abs: string, target: string): Promise<void> {
+async function copyEntry(req: CopyRequest, abs: string, target: string, dirTimes: DirTimes): Promise<void> {
   const st = lstatSync(abs);
   const mode = req.chmod ?? st.mode & 0o7777;
   if (st.isDirectory()) {
@@ -98,6 +97,7 @@ function destParts(req: CopyRequest): string[] {
 /** COPY (or ADD without archives and URLs) of matched sources from a tree. */
 export async function copySources(req: CopyRequest, tree: SourceTree, sources: MatchedSource[], opts: { many: boolean; unpack?: boolean }): Promise<void> {
   const dirDest = destIsDir(req);
+  const dirTimes: DirTimes = [];
   if (opts.many && !/\/\.?$/.test(req.dest) && !dirDest) {
     throw new CopyError(`when copying more than one source, the destination must be a directory and end with a /: ${req.dest}`);
   }
@@ -109,7 +109,7 @@ export async function copySources(req: CopyRequest, tree: SourceTree, sources: M
       await ensureDir(req, parts, { mode: req.chmod ?? st.mode & 0o7777, mtime: st.mtime });
       for (const { rel, entry } of walkTree(tree, src.resolved)) {
         const sub = src.resolved ? rel.slice(src.resolved.length + 1) : rel;
-        await copyEntry(req, entry.abs, path.join(req.out, ...parts, sub));
+        await copyEntry(req, entry.abs, path.join(req.out, ...parts, sub), dirTimes);
       }
       continue;
     }
@@ -122,9 +122,9 @@ export async function copySources(req: CopyRequest, tree: SourceTree, sources: M
     const into = dirDest || opts.many;
     const parts = into ? [...destParts(req), path.posix.basename(src.rel)] : destParts(req);
     await ensureDir(req, parts.slice(0, -1));
-    await copyEntry(req, src.entry.abs, path.join(req.out, ...parts));
+    await copyEntry(req, src.entry.abs, path.join(req.out, ...parts), dirTimes);
   }
-  for (const [dir, atime, mtime] of dirTimes.splice(0).reverse()) await fsp.utimes(dir, atime, mtime);
+  for (const [dir, atime, mtime] of dirTimes.reverse()) await fsp.utimes(dir, atime, mtime);
 }
 
 /** COPY <<EOF /dest: a here-document written as a file (0644 unless --chmod). */
@@ -218,11 +218,4 @@ export async function placeDownload(req: CopyRequest, d: Downloaded): Promise<vo
   await fsp.chmod(target, req.chmod ?? 0o600);
   await fsp.lchown(target, req.chown?.uid ?? 0, req.chown?.gid ?? 0);
   if (d.mtime && !Number.isNaN(d.mtime.getTime())) await fsp.utimes(target, d.mtime, d.mtime);
-}
-
-/** Digest of a local file (for ADD's cache key when it is an archive). */
-export async function fileDigest(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }

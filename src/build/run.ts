@@ -41,9 +41,9 @@ export interface RunResultDirs {
 /** Paths the runtime may create in the root as mount points, checked after the step. */
 const STUBS = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/resolv.conf', '/etc/hostname'];
 
-/** Resolves the step's user against the image's own /etc/passwd and /etc/group. */
-export function stepCredentials(view: RootfsView, user: string) {
-  const parsed = parseImageUser(user, 'USER') ?? { user: 0 };
+/** Resolves a user (USER, --chown) against the image's own /etc/passwd and /etc/group. */
+export function stepCredentials(view: RootfsView, user: string, field = 'USER') {
+  const parsed = parseImageUser(user, field) ?? { user: 0 };
   return resolveCredentials(parsed, view.readText('/etc/passwd'), view.readText('/etc/group'));
 }
 

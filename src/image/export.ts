@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { OCI_INDEX, OCI_MANIFEST, toOciManifest, type ImageIndex } from './manifests.ts';
+import { chainId } from '../runtime/spec/imageconfig.ts';
 import { normalizeRef, REF_ANNOTATION, sha256, type Descriptor, type ImageStore, type StoredImage } from './store.ts';
 
 export class ExportError extends Error {}
@@ -122,9 +123,7 @@ export interface ArchivePlan {
  * sha256(ChainID(n-1) + " " + DiffID(n))), so the same stack of layers gets the same directories.
  */
 export function chainIDs(diffIDs: string[]): string[] {
-  const out: string[] = [];
-  for (const d of diffIDs) out.push(out.length ? sha256(`${out[out.length - 1]} ${d}`) : d);
-  return out;
+  return diffIDs.map((_, i) => chainId(diffIDs.slice(0, i + 1)));
 }
 
 /** Splits `localhost:5000/lab/x:1` into repository and tag at the tag's colon (not the port's). */

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { tarDirectory } from './layers.ts';
+import { DOCKER_MANIFEST, OCI_LAYER } from './manifests.ts';
 import { CONFIG_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, REF_ANNOTATION, sha256, type Descriptor, type ImageStore, type OciManifest, type StoredImage } from './store.ts';
 
 export class ImportError extends Error {}
@@ -31,7 +31,7 @@ export async function importOciLayout(store: ImageStore, dir: string, refName?: 
   if (!picked.length) throw new ImportError(`OCI layout ${dir}: no manifest named ${JSON.stringify(refName)} (has: ${index.manifests.map((m) => m.annotations?.[REF_ANNOTATION] ?? m.digest).join(', ')})`);
   const out: StoredImage[] = [];
   for (const desc of picked) {
-    if (desc.mediaType !== MANIFEST_MEDIA_TYPE && desc.mediaType !== 'application/vnd.docker.distribution.manifest.v2+json') throw new ImportError(`OCI layout ${dir}: ${desc.digest} is a ${desc.mediaType}; import one platform's manifest`);
+    if (desc.mediaType !== MANIFEST_MEDIA_TYPE && desc.mediaType !== DOCKER_MANIFEST) throw new ImportError(`OCI layout ${dir}: ${desc.digest} is a ${desc.mediaType}; import one platform's manifest`);
     const manifest = readJson<OciManifest>(blob(desc.digest), `manifest ${desc.digest}`);
     await copyVerified(store, blob(desc.digest), desc.digest);
     await copyVerified(store, blob(manifest.config.digest), manifest.config.digest);
@@ -61,7 +61,7 @@ export async function importDockerArchive(store: ImageStore, file: string, as?: 
         const stored = await store.putBlob(path.join(dir, l));
         const want = config.rootfs?.diff_ids?.[i];
         if (want && want !== stored.digest) throw new ImportError(`docker-archive ${file}: layer ${l} has digest ${stored.digest}, the config says ${want}`);
-        layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: stored.digest, size: stored.size });
+        layers.push({ mediaType: OCI_LAYER, digest: stored.digest, size: stored.size });
       }
       const cfg = await store.putBlob(configBytes);
       const manifest: OciManifest = { schemaVersion: 2, mediaType: MANIFEST_MEDIA_TYPE, config: { mediaType: CONFIG_MEDIA_TYPE, ...cfg }, layers };

@@ -87,26 +87,33 @@ export class RootfsView {
     return this.opaqueReady.get(layer)?.has(rel) ?? false;
   }
 
+  /**
+   * What one layer says about a path: the entry it holds there, whether it deletes the path (a
+   * whiteout, or a non-directory at a prefix), and whether it hides what lower layers hold there (an
+   * opaque directory on the way or at the path, or any non-directory entry).
+   */
+  private probe(layer: string, parts: readonly string[]): { st?: Stats; deleted: boolean; hidesLower: boolean } {
+    if (parts.length === 0) return { st: lstatSync(layer), deleted: false, hidesLower: false };
+    let opaqueAbove = false;
+    for (let k = 1; k <= parts.length; k++) {
+      const rel = parts.slice(0, k).join('/');
+      const st = lstatOrUndefined(path.join(layer, rel));
+      if (!st) return { deleted: false, hidesLower: opaqueAbove };
+      if (isWhiteout(st)) return { deleted: true, hidesLower: true };
+      if (k === parts.length) return { st, deleted: false, hidesLower: !st.isDirectory() || opaqueAbove || this.isOpaque(layer, rel) };
+      if (!st.isDirectory()) return { deleted: true, hidesLower: true };
+      if (this.isOpaque(layer, rel)) opaqueAbove = true;
+    }
+    return { deleted: false, hidesLower: opaqueAbove };
+  }
+
   /** The entry at a path as overlayfs would show it, without following a final symlink. */
   lookup(parts: readonly string[]): ViewEntry | undefined {
     for (const layer of this.layers) {
-      let hidden = false; // an opaque directory or a non-directory on the way hides lower layers
-      let found: ViewEntry | undefined;
-      for (let k = 1; k <= parts.length; k++) {
-        const rel = parts.slice(0, k).join('/');
-        const st = lstatOrUndefined(path.join(layer, rel));
-        if (!st) break;
-        if (isWhiteout(st)) return undefined;
-        if (k === parts.length) {
-          found = { abs: path.join(layer, rel), stat: st };
-          break;
-        }
-        if (!st.isDirectory()) return undefined;
-        if (this.isOpaque(layer, rel)) hidden = true;
-      }
-      if (found) return found;
-      if (parts.length === 0) return { abs: layer, stat: lstatSync(layer) };
-      if (hidden) return undefined;
+      const r = this.probe(layer, parts);
+      if (r.deleted) return undefined;
+      if (r.st) return { abs: path.join(layer, ...parts), stat: r.st };
+      if (r.hidesLower) return undefined;
     }
     return undefined;
   }
@@ -148,30 +155,19 @@ export class RootfsView {
   readdir(p: string): string[] {
     const parts = this.resolve(p);
     const names = new Set<string>();
-    const gone = new Set<string>();
+    const gone = new Set<string>(); // whited out by a higher layer
     for (const layer of this.layers) {
-      let blocked = false;
-      let dirHere: Stats | undefined;
-      for (let k = 1; k <= parts.length; k++) {
-        const st = lstatOrUndefined(path.join(layer, ...parts.slice(0, k)));
-        if (!st) break;
-        if (isWhiteout(st) || !st.isDirectory()) {
-          blocked = true;
-          break;
-        }
-        if (k === parts.length) dirHere = st;
-      }
-      if (parts.length === 0) dirHere = lstatSync(layer);
-      if (blocked) break;
-      if (dirHere) {
+      const r = this.probe(layer, parts);
+      if (r.deleted || (r.st && !r.st.isDirectory())) break;
+      if (r.st) {
         for (const n of readdirSync(path.join(layer, ...parts))) {
           if (gone.has(n) || names.has(n)) continue;
           const st = lstatOrUndefined(path.join(layer, ...parts, n));
           if (st && isWhiteout(st)) gone.add(n);
           else names.add(n);
         }
-        if (this.isOpaque(layer, parts.join('/'))) break;
-      } else if (this.lookup(parts) === undefined) break;
+      }
+      if (r.hidesLower) break;
     }
     return [...names].sort();
   }

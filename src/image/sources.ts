@@ -3,11 +3,13 @@
 //   docker-archive:FILE[:REF]                 a `docker save` tarball
 //   docker-daemon:REF  docker-image://REF     an image of the Docker engine (DOCKER_HOST or the option)
 //   localhost:5000/lab/busybox:1              a reference naming a registry: the store's copy, else pulled
+//                                             (with the credentials of Docker's config.json unless given)
 //   busybox, busybox:latest                   the local store
 // resolveImageSource brings the image into the store (when it is not there) and returns it.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
+import { credentialsFor } from './credentials.ts';
 import { dockerAvailable, dockerClient, dockerSocketPath, importFromDocker } from './docker-engine.ts';
 import { importDockerArchive, importOciLayout } from './import.ts';
 import { hasRegistryHost, parseReference, pullImage, storeNameOf, type PullOptions } from './registry.ts';
@@ -142,7 +144,9 @@ export async function resolveImageSource(store: ImageStore, spec: string, opts: 
       const have = pull === 'always' ? undefined : (await inStore(store, name)) ?? (opts.as ? undefined : await inStore(store, source.ref));
       if (have) return have;
       if (pull === 'never') throw new SourceError(`image source ${spec}: not in the local store, and pulling is off`);
-      return (await pullImage(store, source.ref, { ...opts, as: name })).image;
+      // Without credentials given, those `docker login` left in Docker's config.json, if any.
+      const auth = opts.auth ?? credentialsFor(parseReference(source.ref).registry);
+      return (await pullImage(store, source.ref, { ...opts, as: name, ...(auth ? { auth } : {}) })).image;
     }
     case 'store': {
       const img = await inStore(store, source.ref);

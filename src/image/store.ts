@@ -214,11 +214,40 @@ export class ImageStore {
     };
   }
 
+  /** Where a layer is (or will be) unpacked, in overlayfs lower-dir form. */
+  layerDir(diffID: string): string {
+    return path.join(this.layersDir, hexOf(diffID));
+  }
+
+  /**
+   * Takes in a layer made here (a build step's): its tar is moved into the blobs (not copied), and
+   * `unpacked`, the directory it was tarred from (overlayfs form), is kept as the layer's unpacked
+   * copy, so nothing has to extract the tar again. Either may already be there: then ours goes.
+   */
+  async adoptLayer(blob: LayerBlob, unpacked?: string): Promise<void> {
+    const target = this.blobPath(blob.digest);
+    if (!existsSync(target)) {
+      try {
+        renameSync(blob.path, target);
+      } catch {
+        await this.putBlob(blob.path); // another filesystem: copy it in
+      }
+    }
+    const dir = this.layerDir(blob.diffID);
+    if (unpacked && !existsSync(dir)) {
+      try {
+        renameSync(unpacked, dir);
+      } catch {
+        /* raced with another process, or another filesystem: layerDirs extracts it when needed */
+      }
+    }
+  }
+
   /** The image's layers unpacked for overlayfs, top-most first (lowerdir order). Unpacks as needed. */
-  async layerDirs(img: StoredImage): Promise<string[]> {
+  async layerDirs(img: Pick<StoredImage, 'layers'>): Promise<string[]> {
     const dirs: string[] = [];
     for (const l of img.layers) {
-      const dir = path.join(this.layersDir, hexOf(l.diffID));
+      const dir = this.layerDir(l.diffID);
       if (!existsSync(dir)) {
         // Unpack beside it, then rename: concurrent callers and crashes never see half a layer.
         const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;

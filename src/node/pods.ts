@@ -6,7 +6,6 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { ApiError, type ApiClient } from '../api/client.ts';
 import type { Container, ContainerStatus, Pod, PodStatus } from '../api/types.ts';
-import type { Cmd } from '../driver/command.ts';
 import type { Runner } from '../driver/runner.ts';
 import { OWNER_ENV, paths, podHostVeth, podNetns } from '../naming.ts';
 import { alive, startTime, stopProcess, waitFor } from '../util/proc.ts';
@@ -347,6 +346,7 @@ export class PodManager {
   /** Called when a container of a pod exits, so the daemon can re-sync that pod at once. */
   onExit?: (uid: string) => void;
 
+  /** Where prepareContainer has the shim write the container's PID (the container's dir/pid). */
   private pidFileOf(rec: SandboxRecord, container: string): string {
     return path.join(this.ctx.store.dirOf(rec.uid), 'containers', container, 'pid');
   }
@@ -382,7 +382,9 @@ export class PodManager {
         if (kind !== 'startup' && st.startup && !st.startup.passing) continue;
         if (kind === 'startup' && p.passing) continue;
         const before = p.passing;
-        p.record(await runProbe(p.probe, c, rec.ip, cr.containerPid ?? this.containerStatus(pod, rec, c).pid), t);
+        // An exec probe needs the container's PID; one reported late is recorded by the next sync.
+        if (p.probe.exec && !cr.containerPid) continue;
+        p.record(await runProbe(p.probe, c, rec.ip, cr.containerPid), t);
         if (p.passing !== before) changed = true;
       }
     }
@@ -391,7 +393,6 @@ export class PodManager {
 
   private containerStatus(pod: Pod, rec: SandboxRecord, c: Container): ContainerStatus {
     const cr = rec.containers[c.name];
-    if (cr?.pid && cr.state.running && !cr.containerPid) cr.containerPid = readPidFile(this.pidFileOf(rec, c.name));
     const st = this.probes.get(`${rec.uid}/${c.name}`);
     const running = !!cr?.state.running;
     const started = running && (!st?.startup || st.startup.passing);

@@ -180,29 +180,6 @@ export function removeCgroupTree(layout: CgroupLayout, rel: string): string[] {
   return left;
 }
 
-/** The PIDs still in a cgroup directory or any cgroup below it. */
-function processesBelow(dir: string): number[] {
-  const pids: number[] = [];
-  const visit = (d: string): void => {
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const pid of (readText(path.join(d, 'cgroup.procs')) ?? '').split('\n')) if (/^\d+$/.test(pid.trim())) pids.push(Number(pid));
-    for (const e of entries) {
-      try {
-        if (statSync(path.join(d, e)).isDirectory()) visit(path.join(d, e));
-      } catch {
-        /* raced with removal */
-      }
-    }
-  };
-  visit(dir);
-  return pids;
-}
-
 /**
  * Removes a container's or pod's cgroup subtree even when its last processes are still dying: a
  * killed container (its shim gone, the container SIGKILLed by the parent-death signal) can take a
@@ -215,10 +192,11 @@ export async function drainCgroupTree(layout: CgroupLayout, rel: string, timeout
   for (;;) {
     const left = removeCgroupTree(layout, rel);
     if (!left.length || Date.now() > deadline) return left;
+    // A cgroup that holds a process cannot be removed, so every such cgroup is among those left.
     for (const dir of left) {
-      for (const pid of processesBelow(dir)) {
+      for (const pid of (readText(path.join(dir, 'cgroup.procs')) ?? '').split('\n').filter((p) => /^\d+$/.test(p))) {
         try {
-          process.kill(pid, 'SIGKILL');
+          process.kill(Number(pid), 'SIGKILL');
         } catch {
           /* already gone */
         }

@@ -16,3 +16,4 @@ export {
 export { flagBool, flagString, flagStrings } from './flags.ts';
 export { parseGoDuration, DurationError } from './duration.ts';
 export { parseDockerignore, IgnoreMatcher, IgnorePatternError } from './dockerignore.ts';
+export { checkGlobSyntax, compileIgnorePattern } from './ignore-pattern.ts';

@@ -10,8 +10,8 @@ import { dockerClient, loadIntoDocker } from '../../image/docker-engine.ts';
 import { writeDockerArchive, writeOciLayout } from '../../image/export.ts';
 import { ImageStore } from '../../image/store.ts';
 import { hostNetns } from '../../naming.ts';
+import { podResolvConf } from '../../node/podnet.ts';
 import { readConfig } from '../../provider/config.ts';
-import { ensureLabImages } from '../../runtime/lab-images.ts';
 import { clusterName, out, progress } from '../context.ts';
 
 export interface BuildFlags {
@@ -34,9 +34,9 @@ type Output = { type: 'oci'; dir: string } | { type: 'docker-archive'; file: str
 
 /** `--output oci:DIR` or `--output docker-archive:FILE` (also BuildKit's `type=oci,dest=DIR`). */
 export function parseOutput(spec: string): Output {
-  const kv = /^type=([a-z-]+),dest=(.+)$/.exec(spec);
-  const [type, dest] = kv ? [kv[1]!, kv[2]!] : [spec.slice(0, spec.indexOf(':')), spec.slice(spec.indexOf(':') + 1)];
-  if (!dest || spec.indexOf(':') < 0 && !kv) throw new Error(`--output ${spec}: expected oci:DIR or docker-archive:FILE`);
+  const m = /^type=([a-z-]+),dest=(.+)$/.exec(spec) ?? /^([a-z-]+):(.+)$/.exec(spec);
+  if (!m) throw new Error(`--output ${spec}: expected oci:DIR or docker-archive:FILE`);
+  const [, type, dest] = m as unknown as [string, string, string];
   if (type === 'oci') return { type: 'oci', dir: dest };
   if (type === 'docker-archive' || type === 'docker') return { type: 'docker-archive', file: dest };
   throw new Error(`--output ${spec}: unknown output type ${JSON.stringify(type)} (oci or docker-archive)`);
@@ -62,17 +62,16 @@ function labNetwork(cluster: string): BuildNetwork {
   return {
     mode: 'lab',
     netns: `/run/netns/${hostNetns(cluster, node.name)}`,
-    resolvConf: 'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n',
+    resolvConf: podResolvConf('default'), // what a pod of the default namespace gets
   };
 }
 
 export async function buildCommand(context: string, flags: BuildFlags): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('kubelab build needs root: RUN steps run in containers (namespaces, overlayfs)');
   const outputs = flags.output.map(parseOutput);
-  const network = flags.network === undefined || flags.network === 'none' || flags.network === 'default' ? undefined : flags.network === 'lab' ? labNetwork(clusterName(flags)) : undefined;
   if (flags.network !== undefined && !['none', 'default', 'lab'].includes(flags.network)) throw new Error(`--network ${flags.network}: expected none (the default) or lab`);
+  const network = flags.network === 'lab' ? labNetwork(clusterName(flags)) : undefined;
   const store = new ImageStore();
-  await ensureLabImages(store, ['busybox:latest']); // the lab's busybox is always there to build FROM
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -94,7 +93,7 @@ export async function buildCommand(context: string, flags: BuildFlags): Promise<
       progress: log,
       signal: controller.signal,
       epoch: process.env.SOURCE_DATE_EPOCH ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000) : undefined,
-      sourceOptions: flags.dockerHost ? { dockerSocket: flags.dockerHost.replace(/^unix:\/\//, '') } : {},
+      sourceOptions: flags.dockerHost ? { dockerSocket: flags.dockerHost } : {},
     });
   } finally {
     process.off('SIGINT', stop);
@@ -114,7 +113,7 @@ export async function buildCommand(context: string, flags: BuildFlags): Promise<
     try {
       const archive = path.join(tmp, 'image.tar');
       await writeDockerArchive(store, result.tags, archive);
-      const loaded = await loadIntoDocker(dockerClient(flags.dockerHost?.replace(/^unix:\/\//, '')), archive);
+      const loaded = await loadIntoDocker(dockerClient(flags.dockerHost), archive);
       log(`loaded into the Docker engine: ${loaded.join(', ')}`);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

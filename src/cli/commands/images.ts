@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { credentialsFor } from '../../image/credentials.ts';
 import { writeDockerArchive, writeOciLayout } from '../../image/export.ts';
 import { parseReference, pushImage } from '../../image/registry.ts';
-import { parseImageSource, resolveImageSource } from '../../image/sources.ts';
+import { resolveImageSource } from '../../image/sources.ts';
 import { ImageStore } from '../../image/store.ts';
 import { ensureLabImages } from '../../runtime/lab-images.ts';
 import { formatBytes, table } from '../printers.ts';
@@ -25,15 +25,12 @@ interface TransportFlags {
   insecure?: boolean;
 }
 
-function sourceOptions(spec: string, o: TransportFlags) {
-  const source = parseImageSource(spec);
-  const auth = source.kind === 'registry' ? credentialsFor(parseReference(source.ref).registry) : undefined;
+function sourceOptions(o: TransportFlags) {
   return {
     ...(o.tag ? { as: o.tag } : {}),
     ...(o.platform ? { platform: o.platform } : {}),
-    ...(o.dockerHost ? { dockerSocket: o.dockerHost.replace(/^unix:\/\//, '') } : {}),
+    ...(o.dockerHost ? { dockerSocket: o.dockerHost } : {}),
     ...(o.insecure ? { insecure: true } : {}),
-    ...(auth ? { auth } : {}),
   };
 }
 
@@ -45,7 +42,7 @@ export async function imageImportCommand(source: string, opts: TransportFlags): 
   const store = new ImageStore();
   let spec = source;
   if (!/^[a-z-]+:/.test(source) && existsSync(source)) spec = statSync(source).isDirectory() ? `oci:${source}` : `docker-archive:${source}`;
-  const img = await resolveImageSource(store, spec, { ...sourceOptions(spec, opts), pull: 'always' });
+  const img = await resolveImageSource(store, spec, { ...sourceOptions(opts), pull: 'always' });
   out(`${img.ref} ${img.digest}\n`);
 }
 

@@ -36,7 +36,7 @@ test.serial('examples/build: the image runs as a pod, as its USER, in its WORKDI
   if (!rootOrSkip(t)) return;
   const example = path.join(REPO, 'examples/build');
   const r = await lab.build(['-t', 'web:1', example], { env });
-  t.truthy(r.json);
+  t.deepEqual(r.json!.tags, ['web:1']);
   const port = Number(Object.keys((await lab.config('web:1')).config!.ExposedPorts!)[0]!.split('/')[0]);
   t.is(port, 8080);
   const applied = await kl(['apply', '-f', path.join(example, 'pod.yaml')]);
@@ -73,7 +73,7 @@ test.serial('--network lab: a RUN step reaches a service of the cluster by its D
   t.is(offline.exitCode, 1, 'without --network lab the step has no network');
   t.regex(offline.stderr, /Dockerfile:2: RUN wget .* exit code: 1/);
   const r = await execa(KUBELAB, ['--name', name, 'build', '--json', '--network', 'lab', '-t', 'lab/fetch:1', ctx], { env });
-  t.truthy(JSON.parse(r.stdout).digest);
+  t.is(JSON.parse(r.stdout).digest, (await lab.store.resolve('lab/fetch:1')).digest);
   const dirs = await lab.store.layerDirs(await lab.store.resolve('lab/fetch:1'));
   const read = (rel: string) => readFileSync(dirs.map((d) => path.join(d, rel)).find(existsSync)!, 'utf8');
   t.is(read('fetched'), readFileSync(path.join(REPO, 'examples/build/site/index.html'), 'utf8'));

@@ -106,7 +106,7 @@ test.serial('FROM a registry with token auth: credentials from config.json, dige
   const busybox = await source.resolve('busybox');
   t.deepEqual(r.layers[0]!.diffID, busybox.layers[0]!.diffID);
   t.is(r.layers.length, 2);
-  t.truthy(pushed.digest);
+  t.is(pushed.digest, busybox.digest, 'the registry holds the very manifest that was pushed');
   t.true(registry.token!.requests.some((q) => q.account === 'learner' && q.outcome === 'issued' && q.scopes.some((s) => s.includes('pull'))), 'a pull token was issued');
   t.true(registry.token!.requests.some((q) => q.account === 'learner' && q.outcome === 'refused'), 'the wrong password was refused by the token server');
 });

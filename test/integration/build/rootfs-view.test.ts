@@ -25,6 +25,7 @@ test.serial('RootfsView gives overlayfs\'s answers: shadowing, whiteouts, opaque
   file(bottom!, 'etc/gone', 'deleted above\n');
   file(bottom!, 'opt/app/old.txt', 'hidden by an opaque dir\n');
   file(bottom!, 'opt/app/kept-not', 'hidden too\n');
+  file(bottom!, 'opt/app/sub/below', 'hidden by the opaque parent\n');
   file(bottom!, 'usr/bin/tool', 'the tool\n');
   file(bottom!, 'var/lib/data', 'data\n');
   symlinkSync('usr/bin', path.join(bottom!, 'bin'));
@@ -33,6 +34,7 @@ test.serial('RootfsView gives overlayfs\'s answers: shadowing, whiteouts, opaque
   mkdirSync(path.join(middle!, 'opt/app'), { recursive: true });
   await execa('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', path.join(middle!, 'opt/app')]);
   file(middle!, 'opt/app/new.txt', 'new\n');
+  file(middle!, 'opt/app/sub/above', 'in a plain directory under the opaque one\n');
   // A symlink that tries to leave the root: resolved inside it.
   symlinkSync('../../../../../var/lib', path.join(middle!, 'escape'));
   file(top!, 'var/lib/data', 'top data\n');
@@ -42,7 +44,7 @@ test.serial('RootfsView gives overlayfs\'s answers: shadowing, whiteouts, opaque
   await execa('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${layers.join(':')}`, merged!]);
   const view = await new RootfsView(layers).load();
 
-  for (const p of ['etc', 'opt/app', 'usr', 'usr/bin', 'var/lib', '']) {
+  for (const p of ['etc', 'opt/app', 'opt/app/sub', 'usr', 'usr/bin', 'var/lib', '']) {
     t.deepEqual(view.readdir(p), readdirSync(path.join(merged!, p)).sort(), `readdir ${p || '/'}`);
   }
   // What the view finds must be what the mounted overlay shows at the same path.
@@ -56,6 +58,7 @@ test.serial('RootfsView gives overlayfs\'s answers: shadowing, whiteouts, opaque
   t.is(text('etc/passwd'), 'middle passwd');
   t.is(view.stat('etc/gone'), undefined, 'a whiteout deletes');
   t.is(view.stat('opt/app/old.txt'), undefined, 'an opaque directory hides what is below');
+  t.is(view.stat('opt/app/sub/below'), undefined, 'and below its subdirectories too');
   t.is(text('opt/app/new.txt'), 'new');
   t.is(text('var/lib/data'), 'top data');
   t.is(text('bin/tool'), 'the tool', 'a symlinked directory is followed');

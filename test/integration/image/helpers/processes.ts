@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { startTime, type ProcRef } from '../../../../src/util/proc.ts';
+import { alive, startTime, type ProcRef } from '../../../../src/util/proc.ts';
 
 export interface Daemon extends ProcRef {
   argv: string[];
@@ -75,7 +75,7 @@ export function killNow(p: ProcRef): void {
 }
 
 /** True while that very process (same PID and start time) runs and is not a zombie. */
-export const running = (p: ProcRef) => p.startTime >= 0 && startTime(p.pid) === p.startTime;
+export const running = alive;
 
 /** Waits up to `ms` for the process to end. */
 export async function waitExit(p: ProcRef, ms: number): Promise<boolean> {
